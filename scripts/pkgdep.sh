@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install every Debian package Pollux needs to build, test, fuzz and benchmark.
+# Debian 12; run as root (the Makefile runs it when something is missing).
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	gcc make meson ninja-build pkg-config
+	libjansson-dev uuid-dev
+	# tests, sanitizers, fuzzing, formatting
+	libcunit1-dev python3 clang libclang-rt-14-dev clang-format
+	# benchmarks
+	procps
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "pkgdep.sh: run as root (apt-get install needs it)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when an install fails with the current ones.
+if ! apt-get install -y -q "${PACKAGES[@]}"; then
+	apt-get update -q
+	apt-get install -y -q "${PACKAGES[@]}"
+fi
