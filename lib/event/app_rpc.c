@@ -53,7 +53,7 @@ static void rpc_spdk_kill_instance(struct plx_jsonrpc_request *req, const json_t
 	}
 	kill(getpid(), g_signal_numbers[p.sig]);
 }
-PLX_RPC_REGISTER("spdk_kill_instance", rpc_spdk_kill_instance, PLX_RPC_STARTUP | PLX_RPC_RUNTIME)
+PLX_RPC_REGISTER("spdk_kill_instance", rpc_spdk_kill_instance, PLX_RPC_RUNTIME)
 
 static void start_init_done(int rc, void *arg)
 {

@@ -135,5 +135,4 @@ static void rpc_log_enable_timestamps(struct plx_jsonrpc_request *req, const jso
 		plx_jsonrpc_send_bool(req, true);
 	}
 }
-PLX_RPC_REGISTER("log_enable_timestamps", rpc_log_enable_timestamps,
-		 PLX_RPC_STARTUP | PLX_RPC_RUNTIME)
+PLX_RPC_REGISTER("log_enable_timestamps", rpc_log_enable_timestamps, PLX_RPC_RUNTIME)

@@ -81,7 +81,8 @@ static void rpc_framework_get_scheduler(struct plx_jsonrpc_request *req, const j
 						  "scheduler_period", (json_int_t)g_period_us));
 	}
 }
-PLX_RPC_REGISTER("framework_get_scheduler", rpc_framework_get_scheduler, PLX_RPC_RUNTIME)
+PLX_RPC_REGISTER("framework_get_scheduler", rpc_framework_get_scheduler,
+		 PLX_RPC_STARTUP | PLX_RPC_RUNTIME)
 
 static void scheduler_write_config(json_t *config)
 {

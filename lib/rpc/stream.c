@@ -210,9 +210,18 @@ static int stream_scan(struct plx_rpc_stream *s)
 				continue;
 			}
 			if (c != '{' && c != '[') {
+				/*
+				 * A scalar (string, number, literal) is JSON but not a request:
+				 * -32600 as JSON-RPC says. Either way the stream cannot resync.
+				 */
+				bool scalar = strchr("\"-0123456789tfn", c) != NULL;
+
 				plx_rpc_stream_send_error(
-				    s, PLX_JSONRPC_ERROR_PARSE_ERROR,
-				    "Parse error: expected '{' or '[', got '%c'",
+				    s,
+				    scalar ? PLX_JSONRPC_ERROR_INVALID_REQUEST
+					   : PLX_JSONRPC_ERROR_PARSE_ERROR,
+				    scalar ? "Invalid request: expected a JSON object, got '%c'"
+					   : "Parse error: expected '{' or '[', got '%c'",
 				    c >= 0x20 && c < 0x7f ? c : '?');
 				return stream_fail(s);
 			}

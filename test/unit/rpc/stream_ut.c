@@ -287,13 +287,25 @@ static void test_parse_error(void)
 
 static void test_parse_error_not_structured(void)
 {
-	const char *inputs[] = {"hello", "\"str\"", "42", "null", "}", "\x01"};
+	/* Not JSON at all: a parse error. A JSON scalar: JSON, but not a request. */
+	const struct {
+		const char *input;
+		int code;
+		const char *msg;
+	} cases[] = {
+		{"hello", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
+		{"}", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
+		{"\x01", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
+		{"\"str\"", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
+		{"42", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
+		{"null", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
+	};
 
-	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct plx_rpc_stream *s = new_stream();
 
-		CU_ASSERT_EQUAL(feed(s, inputs[i]), -EPROTO);
-		expect_error(PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error", "null");
+		CU_ASSERT_EQUAL(feed(s, cases[i].input), -EPROTO);
+		expect_error(cases[i].code, cases[i].msg, "null");
 		plx_rpc_stream_destroy(s);
 	}
 }
