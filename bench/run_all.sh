@@ -27,5 +27,7 @@ echo "== poller call cost (ns per poller call): $TB poller"
 run poller '$7' "$TB" poller
 echo "== wake-up latency from sleep (median us): $TB wakeup -t 3"
 run wakeup '$5' "$TB" wakeup -t 3
+echo "== the OS floor for that: bare eventfd + epoll_wait ping (median us): $TB oswake -t 3"
+run oswake '$5' "$TB" oswake -t 3
 echo "== idle pollux_tgt CPU (% of one core over 10 s): bench/idle_cpu.sh $BUILD 10"
 RUNS=3 run idle_cpu '$2 + 0' bench/idle_cpu.sh "$BUILD" 10

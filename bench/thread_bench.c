@@ -5,10 +5,16 @@
  *   thread_bench msg     [-t SEC]   messages per second from one reactor to another
  *   thread_bench wakeup  [-t SEC]   latency from send to handling when the receiver sleeps
  *   thread_bench poller  [-n ITER]  nanoseconds per poller call (one OS thread, no reactor)
+ *   thread_bench oswake  [-t SEC]   the floor for wakeup: a bare eventfd + epoll_wait ping
+ *                                   between two pinned pthreads, no Pollux code at all
  *
  * msg and wakeup run the real app framework on cores 0 and 1 (interrupt mode, as shipped).
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,17 +117,22 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void wake_report(void *arg)
+static void wake_report_print(const char *what)
 {
 	double ns_per_tick = 1e9 / (double)plx_get_ticks_hz();
 
 	qsort(g_lat, g_nlat, sizeof(g_lat[0]), cmp_u64);
 	if (g_nlat > 0) {
-		printf("wakeup: %u samples: median %.1f us, p99 %.1f us, max %.1f us\n", g_nlat,
+		printf("%s: %u samples: median %.1f us, p99 %.1f us, max %.1f us\n", what, g_nlat,
 		       (double)g_lat[g_nlat / 2] * ns_per_tick / 1000,
 		       (double)g_lat[g_nlat * 99 / 100] * ns_per_tick / 1000,
 		       (double)g_lat[g_nlat - 1] * ns_per_tick / 1000);
 	}
+}
+
+static void wake_report(void *arg)
+{
+	wake_report_print("wakeup");
 	plx_app_stop(0);
 }
 
@@ -221,6 +232,58 @@ static int run_poller_bench(void)
 	return 0;
 }
 
+/* ---- oswake: what the kernel and hypervisor alone cost to wake a sleeping thread ---- */
+
+static int g_os_efd;
+static _Atomic uint64_t g_os_sent;
+
+static void *oswake_receiver(void *arg)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int ep = epoll_create1(0);
+	uint64_t val;
+
+	plx_env_pin_current_thread(1);
+	epoll_ctl(ep, EPOLL_CTL_ADD, g_os_efd, &ev);
+	while (g_nlat < WAKE_MAX) {
+		if (epoll_wait(ep, &ev, 1, -1) != 1 || read(g_os_efd, &val, sizeof(val)) < 0) {
+			continue;
+		}
+		if (val == 2) { /* the sender's stop mark */
+			break;
+		}
+		g_lat[g_nlat++] = plx_get_ticks() - atomic_load(&g_os_sent);
+	}
+	close(ep);
+	return NULL;
+}
+
+static int run_oswake(void)
+{
+	uint64_t one = 1, two = 2, end;
+	pthread_t rx;
+
+	g_os_efd = eventfd(0, EFD_NONBLOCK);
+	plx_env_pin_current_thread(0);
+	pthread_create(&rx, NULL, oswake_receiver, NULL);
+	end = plx_get_ticks() + (uint64_t)(g_seconds * (double)plx_get_ticks_hz());
+	while (plx_get_ticks() < end) {
+		usleep(2000);
+		atomic_store(&g_os_sent, plx_get_ticks());
+		if (write(g_os_efd, &one, sizeof(one)) < 0) {
+			break;
+		}
+	}
+	usleep(2000);
+	if (write(g_os_efd, &two, sizeof(two)) < 0) {
+		return 1;
+	}
+	pthread_join(rx, NULL);
+	close(g_os_efd);
+	wake_report_print("oswake");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ch;
@@ -238,11 +301,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: thread_bench msg|wakeup|poller [-t SEC] [-n ITER]\n");
+		fprintf(stderr,
+			"usage: thread_bench msg|wakeup|oswake|poller [-t SEC] [-n ITER]\n");
 		return 2;
 	}
 	if (strcmp(argv[optind], "poller") == 0) {
 		return run_poller_bench();
+	}
+	if (strcmp(argv[optind], "oswake") == 0) {
+		return run_oswake();
 	}
 	if (strcmp(argv[optind], "msg") == 0 || strcmp(argv[optind], "wakeup") == 0) {
 		return run_app(argv[optind]) == 0 ? 0 : 1;
