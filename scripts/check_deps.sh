@@ -4,6 +4,9 @@ for cmd in gcc meson ninja pkg-config python3 clang clang-format; do
 	command -v "$cmd" >/dev/null 2>&1 || exit 1
 done
 pkg-config --exists jansson uuid cunit || exit 1
+# The uring bdev links liburing (pkg-config); libaio ships no .pc file, so look for its header.
+pkg-config --exists liburing || exit 1
+[ -f /usr/include/libaio.h ] || exit 1
 # libFuzzer's runtime comes with libclang-rt-14-dev.
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || exit 1
 exit 0

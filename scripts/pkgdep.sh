@@ -7,10 +7,12 @@ PACKAGES=(
 	# build
 	gcc make meson ninja-build pkg-config
 	libjansson-dev uuid-dev
+	# aio and uring bdevs
+	libaio-dev liburing-dev
 	# tests, sanitizers, fuzzing, formatting
 	libcunit1-dev python3 clang libclang-rt-14-dev clang-format
 	# benchmarks
-	procps
+	procps fio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
