@@ -293,12 +293,12 @@ static void test_parse_error_not_structured(void)
 		int code;
 		const char *msg;
 	} cases[] = {
-		{"hello", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
-		{"}", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
-		{"\x01", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
-		{"\"str\"", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
-		{"42", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
-		{"null", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
+	    {"hello", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
+	    {"}", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
+	    {"\x01", PLX_JSONRPC_ERROR_PARSE_ERROR, "Parse error"},
+	    {"\"str\"", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
+	    {"42", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
+	    {"null", PLX_JSONRPC_ERROR_INVALID_REQUEST, "Invalid request"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
