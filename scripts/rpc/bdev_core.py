@@ -71,8 +71,10 @@ RESET_MODES = ('all', 'maxmin', 'error', 'none')
 def add_parsers(sub):
     p = sub.add_parser('bdev_get_bdevs', help='List bdevs, or one with -b')
     p.add_argument('-b', '--name', help='bdev name')
-    p.add_argument('-t', '--timeout', type=int, help='ms to wait for the bdev to appear')
-    p.set_defaults(run=lambda c, a: bdev_get_bdevs(c, a.name, a.timeout))
+    # dest differs from the global -t (seconds to wait for an answer), which it would clobber.
+    p.add_argument('-t', '--timeout', type=int, dest='wait_ms',
+                   help='ms to wait for the bdev to appear')
+    p.set_defaults(run=lambda c, a: bdev_get_bdevs(c, a.name, a.wait_ms))
 
     p = sub.add_parser('bdev_examine', help='Have the modules examine a bdev')
     p.add_argument('name', help='bdev name')

@@ -104,6 +104,10 @@ class BdevConfigRoundTrip(TargetTestCase):
         self.assertRpcError(-19, t, 'bdev_get_bdevs', {'name': 'Nope'}, contains=['Nope'])
         # timeout: wait for a bdev that never comes, then answer not found.
         self.assertRpcError(-19, t, 'bdev_get_bdevs', {'name': 'Later', 'timeout': 200})
+        # The same through rpc.py, whose -t after the method is this timeout, not its own.
+        self.assertEqual(self.cli_ok(t, 'bdev_get_bdevs', '-b', 'Null0', '-t', '100')[0]['name'],
+                         'Null0')
+        self.cli_error(t, 'bdev_get_bdevs', '-b', 'Later', '-t', '100', code=-19)
         stats = t.rpc('iobuf_get_stats')
         self.assertEqual(stats[0]['small_pool']['count'], stats[0]['small_pool']['available'])
         t.stop(expect_code=0)
