@@ -87,9 +87,13 @@ static void qos_charge(struct bdev_qos *qos, struct plx_bdev_io *io)
 	}
 }
 
+/* On the submitting thread: the I/O no longer counts as outstanding on its channel. */
 static void qos_complete_parent(void *arg)
 {
-	bdev_io_complete_to_caller(arg);
+	struct plx_bdev_io *parent = arg;
+
+	parent->internal.ch->io_outstanding--;
+	bdev_io_complete_to_caller(parent);
 }
 
 static void qos_child_done(struct plx_bdev_io *child, bool success, void *cb_arg)
@@ -103,7 +107,7 @@ static void qos_child_done(struct plx_bdev_io *child, bool success, void *cb_arg
 		plx_bdev_free_io(child);
 	}
 	if (thread == plx_get_thread()) {
-		bdev_io_complete_to_caller(parent);
+		qos_complete_parent(parent);
 	} else {
 		plx_thread_send_msg(thread, qos_complete_parent, parent);
 	}
@@ -181,6 +185,8 @@ bool bdev_qos_route(struct plx_bdev_io *io)
 	if (plx_thread_send_msg(qos->thread, qos_enqueue, io) != 0) {
 		return false;
 	}
+	/* Outstanding until it comes back, so resets wait for it and channels report it. */
+	io->internal.ch->io_outstanding++;
 	return true;
 }
 
