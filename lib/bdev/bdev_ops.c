@@ -23,7 +23,14 @@ struct drain_ctx {
 	ch_busy_fn busy;
 	op_step_fn done;
 	struct plx_poller *poller;
+	uint64_t deadline; /* ticks; 0: wait as long as it takes */
 };
+
+/*
+ * A reset waits this long for I/O in flight, then goes to the module anyway: I/O a module
+ * holds on purpose (the error bdev's "pending") only ends when the module sees the reset.
+ */
+#define RESET_DRAIN_TIMEOUT_SEC 5
 
 static void drain_check(struct drain_ctx *d);
 
@@ -48,7 +55,11 @@ static void drain_walk_done(struct plx_io_channel_iter *i, int status)
 {
 	struct drain_ctx *d = plx_io_channel_iter_get_ctx(i);
 
-	if (status == -EAGAIN) {
+	if (status == -EAGAIN && d->deadline != 0 &&
+	    plx_thread_get_last_tsc(plx_get_thread()) >= d->deadline) {
+		PLX_WARNLOG("bdev %s: I/O still in flight after %d s; resetting anyway\n",
+			    d->io->bdev->name, RESET_DRAIN_TIMEOUT_SEC);
+	} else if (status == -EAGAIN) {
 		d->poller = plx_poller_register_named(drain_poll, d, DRAIN_POLL_US, "bdev_drain");
 		if (d->poller != NULL) {
 			return;
@@ -63,8 +74,12 @@ static void drain_check(struct drain_ctx *d)
 	plx_for_each_channel(d->io->bdev->internal, drain_ch, d, drain_walk_done);
 }
 
-/* Call done(io) on this thread once no channel of io's bdev is busy(channel, io). */
-static void drain_wait(struct plx_bdev_io *io, ch_busy_fn busy, op_step_fn done)
+/*
+ * Call done(io) on this thread once no channel of io's bdev is busy(channel, io), or once
+ * timeout_sec have passed (0: no limit).
+ */
+static void drain_wait(struct plx_bdev_io *io, ch_busy_fn busy, op_step_fn done,
+		       unsigned int timeout_sec)
 {
 	struct drain_ctx *d = calloc(1, sizeof(*d));
 
@@ -73,6 +88,10 @@ static void drain_wait(struct plx_bdev_io *io, ch_busy_fn busy, op_step_fn done)
 		return;
 	}
 	*d = (struct drain_ctx){.io = io, .busy = busy, .done = done};
+	if (timeout_sec != 0) {
+		d->deadline =
+		    plx_thread_get_last_tsc(plx_get_thread()) + timeout_sec * plx_get_ticks_hz();
+	}
 	drain_check(d);
 }
 
@@ -148,7 +167,8 @@ static void freeze_ch(struct plx_io_channel_iter *i)
 
 static void freeze_done(struct plx_io_channel_iter *i, int status)
 {
-	drain_wait(plx_io_channel_iter_get_ctx(i), ch_has_io, reset_drained);
+	drain_wait(plx_io_channel_iter_get_ctx(i), ch_has_io, reset_drained,
+		   RESET_DRAIN_TIMEOUT_SEC);
 }
 
 static void reset_begin(void *arg)
@@ -515,7 +535,7 @@ static void lock_done(struct plx_io_channel_iter *i, int status)
 		caw_finish(io, PLX_BDEV_IO_STATUS_FAILED);
 		return;
 	}
-	drain_wait(io, ch_has_overlapping_write, caw_locked);
+	drain_wait(io, ch_has_overlapping_write, caw_locked, 0);
 }
 
 static void caw_begin(void *arg)

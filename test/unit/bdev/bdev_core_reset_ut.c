@@ -116,6 +116,38 @@ static void test_reset_outstanding(void)
 	teardown2();
 }
 
+/* I/O the module never finishes (held on purpose) does not block a reset for ever. */
+static void test_reset_drain_timeout(void)
+{
+	struct tm_opts o = {.blocklen = 512, .blockcnt = 256};
+	struct tm_cpl a = {0}, r = {0};
+	char buf[512];
+
+	setup2(&o);
+	CU_ASSERT(plx_bdev_read_blocks(g_desc, g_ch[0], buf, 1, 1, tm_cpl_cb, &a) == 0);
+	CU_ASSERT(plx_bdev_reset(g_desc, g_ch[0], tm_cpl_cb, &r) == 0);
+	settle();
+	CU_ASSERT(tm_count(PLX_BDEV_IO_TYPE_RESET) == 0);
+	/* Four seconds: still waiting for the read. */
+	for (int i = 0; i < 40; i++) {
+		ut_advance_time_us(100000);
+		ut_poll_threads();
+	}
+	CU_ASSERT(tm_count(PLX_BDEV_IO_TYPE_RESET) == 0);
+	/* Past five: the module gets the reset while the read is still out. */
+	for (int i = 0; i < 15; i++) {
+		ut_advance_time_us(100000);
+		ut_poll_threads();
+	}
+	CU_ASSERT_FATAL(tm_count(PLX_BDEV_IO_TYPE_RESET) == 1);
+	CU_ASSERT(a.calls == 0);
+	/* The module ends both, as a device reset does. */
+	CU_ASSERT(tm_complete(g_disk, 0, 2, PLX_BDEV_IO_STATUS_SUCCESS) == 2);
+	settle();
+	CU_ASSERT(a.calls == 1 && r.calls == 1 && r.success);
+	teardown2();
+}
+
 static void test_reset_serialised(void)
 {
 	struct tm_opts o = {.blocklen = 512, .blockcnt = 256};
@@ -589,6 +621,7 @@ static void test_caw_channel_created_during_lock(void)
 }
 
 static const struct plx_ut_case cases[] = {
+    {"reset_drain_timeout", test_reset_drain_timeout},
     {"reset_outstanding", test_reset_outstanding},
     {"reset_serialised", test_reset_serialised},
     {"reset_pool_empty", test_reset_pool_empty},
