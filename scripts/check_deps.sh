@@ -9,4 +9,9 @@ pkg-config --exists liburing || exit 1
 [ -f /usr/include/libaio.h ] || exit 1
 # libFuzzer's runtime comes with libclang-rt-14-dev.
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || exit 1
+# Interop harness (test/interop): QEMU, the guest cache build and the host-side peers.
+for cmd in qemu-system-x86_64 qemu-storage-daemon mmdebstrap depmod cpio xz tgtd ss flock; do
+	command -v "$cmd" >/dev/null 2>&1 || exit 1
+done
+[ -x /bin/busybox ] || exit 1
 exit 0

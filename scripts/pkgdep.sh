@@ -14,6 +14,12 @@ PACKAGES=(
 	# benchmarks
 	procps fio
 )
+# Interop tests (test/interop): a QEMU guest with Debian's kernel, and Debian's peers. Without
+# Recommends, which for QEMU would pull in a whole graphical stack.
+INTEROP_PACKAGES=(
+	qemu-system-x86 qemu-system-common qemu-utils mmdebstrap busybox-static kmod cpio xz-utils
+	tgt iproute2 util-linux debian-archive-keyring gpgv
+)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "pkgdep.sh: run as root (apt-get install needs it)" >&2
@@ -21,7 +27,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists only when an install fails with the current ones.
-if ! apt-get install -y -q "${PACKAGES[@]}"; then
-	apt-get update -q
-	apt-get install -y -q "${PACKAGES[@]}"
-fi
+apt_install() {
+	if ! apt-get install -y -q "$@"; then
+		apt-get update -q
+		apt-get install -y -q "$@"
+	fi
+}
+apt_install "${PACKAGES[@]}"
+apt_install --no-install-recommends "${INTEROP_PACKAGES[@]}"

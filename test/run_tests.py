@@ -3,13 +3,15 @@
 """Pollux test runner (used by `make check`).
 
     test/run_tests.py --build DIR [--build DIR2 ...] [--fuzz-build DIR] [--fuzz-seconds N]
-                      [--only unit|functional|fuzz]
+                      [--only unit|functional|fuzz] [--interop-quick]
 
 For each build directory: every executable *_ut under DIR/test/unit/ (their last stdout line
 is "<suite>: N passed, N failed", see test/common/ut.h), then every test/functional/test_*.py
 through unittest with POLLUX_BUILD=DIR. Then every *_fuzz under FUZZDIR/test/fuzz/ for N
-seconds over a copy of test/fuzz/corpus/<name>/. The last line printed is
-"N passed, N failed[, N skipped]"; the exit code is 1 if anything failed.
+seconds over a copy of test/fuzz/corpus/<name>/. With --interop-quick, last, the quick QEMU
+guest scenarios (test/interop/run.sh --quick; one skip when QEMU is not installed).
+The last line printed is "N passed, N failed[, N skipped]"; the exit code is 1 if anything
+failed.
 """
 
 import argparse
@@ -32,6 +34,10 @@ CORPUS_DIR = os.path.join(REPO, 'test', 'fuzz', 'corpus')
 UNIT_TIMEOUT = 120
 FUNCTIONAL_FILE_TIMEOUT = 1800
 FUZZ_GRACE = 180  # start-up and final merge on top of -max_total_time, generous for ASan
+INTEROP_RUN = os.path.join(REPO, 'test', 'interop', 'run.sh')
+# A cold guest cache build plus the quick scenarios, with room for a shared, loaded machine.
+INTEROP_TIMEOUT = 1200
+INTEROP_SUMMARY_RE = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$')
 UT_LINE_RE = re.compile(r'^(\S+): (\d+) passed, (\d+) failed$')
 TAIL_LINES = 50
 
@@ -293,6 +299,35 @@ def run_fuzz(fuzz_build, seconds, totals):
             say(indent(tail(joined(out, err))))
 
 
+# -- interop (QEMU guest) quick subset -----------------------------------------------------------
+def run_interop_quick(totals):
+    if not shutil.which('qemu-system-x86_64'):
+        say('interop: skipped: qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs '
+            'qemu-system-x86)')
+        totals.skipped += 1
+        return
+    rc, out, err = run_proc([INTEROP_RUN, '--quick'], INTEROP_TIMEOUT, cwd=REPO)
+    lines = [line for line in out.splitlines() if line.strip()]
+    m = INTEROP_SUMMARY_RE.match(lines[-1]) if lines else None
+    if m:
+        passed, failed, skipped = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if rc != 0 and failed == 0:
+            failed = 1
+    else:
+        passed, failed, skipped = 0, 1, 0
+    totals.passed += passed
+    totals.failed += failed
+    totals.skipped += skipped
+    say('interop --quick: %d passed, %d failed%s%s' % (
+        passed, failed, ', %d skipped' % skipped if skipped else '',
+        '' if rc == 0 else ' (%s)' % describe_exit(rc, INTEROP_TIMEOUT)))
+    for line in lines[:-1]:
+        if line.startswith(('not ok - ', 'skip - ', '== ', 'interop: ', '  ')):
+            say('    ' + line)
+    if failed:
+        say(indent(tail(joined(err, out))))
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description='Run Pollux unit, functional and fuzz tests')
     p.add_argument('--build', action='append', default=[], metavar='DIR',
@@ -301,6 +336,8 @@ def parse_args(argv):
     p.add_argument('--fuzz-seconds', type=int, default=20, metavar='N',
                    help='seconds per fuzzer (default 20)')
     p.add_argument('--only', choices=('unit', 'functional', 'fuzz'))
+    p.add_argument('--interop-quick', action='store_true',
+                   help='also run the quick QEMU interop scenarios (test/interop/run.sh --quick)')
     p.add_argument('--functional-child', help=argparse.SUPPRESS)
     p.add_argument('--child-result', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -329,6 +366,8 @@ def main(argv=None):
             run_functional(build, label, totals)
     if args.only in (None, 'fuzz'):
         run_fuzz(args.fuzz_build, args.fuzz_seconds, totals)
+    if args.interop_quick and args.only is None:
+        run_interop_quick(totals)
     say(totals.summary())
     return 1 if totals.failed else 0
 
