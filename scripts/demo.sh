@@ -22,6 +22,8 @@ show() { echo; echo "\$ scripts/rpc.py $*"; $RPC "$@"; }
 show spdk_get_version
 show framework_get_reactors
 show thread_get_pollers
+show bdev_get_bdevs -b Malloc0
+show bdev_get_iostat
 show save_config
 echo
 if [ -t 0 ]; then
