@@ -206,6 +206,17 @@ static inline struct plx_bdev_io *plx_bdev_io_from_ctx(void *ctx)
  */
 void plx_bdev_io_get_buf(struct plx_bdev_io *bdev_io, plx_bdev_io_get_buf_cb cb, uint64_t len);
 
+/*
+ * For virtual bdevs: submit the same request as bdev_io (type, buffers, length; the range moved
+ * to start at offset_blocks) on a base descriptor and channel; cb(child, success, cb_arg) runs
+ * when it completes. An ABORT is forwarded as an abort of u.abort.bio_to_abort, the child this
+ * bdev submitted for the I/O being aborted. Returns 0, or what the submit functions return
+ * (-ENOMEM: queue a wait entry and retry).
+ */
+int plx_bdev_io_forward(struct plx_bdev_desc *desc, struct plx_io_channel *ch,
+			struct plx_bdev_io *bdev_io, uint64_t offset_blocks,
+			plx_bdev_io_completion_cb cb, void *cb_arg);
+
 /* The channel a module's submit_request received, for the I/O's own thread. */
 struct plx_io_channel *plx_bdev_io_get_io_channel(struct plx_bdev_io *bdev_io);
 

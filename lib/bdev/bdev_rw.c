@@ -240,3 +240,37 @@ int plx_bdev_abort(struct plx_bdev_desc *desc, struct plx_io_channel *ch, void *
 	bdev_io_start_op(io, bdev_abort_start);
 	return 0;
 }
+
+int plx_bdev_io_forward(struct plx_bdev_desc *desc, struct plx_io_channel *ch,
+			struct plx_bdev_io *io, uint64_t off, plx_bdev_io_completion_cb cb,
+			void *cb_arg)
+{
+	uint64_t num = io->u.bdev.num_blocks;
+	struct iovec *iovs = io->u.bdev.iovs;
+	int iovcnt = io->u.bdev.iovcnt;
+
+	switch (io->type) {
+	case PLX_BDEV_IO_TYPE_READ:
+		return plx_bdev_readv_blocks(desc, ch, iovs, iovcnt, off, num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_WRITE:
+		return plx_bdev_writev_blocks(desc, ch, iovs, iovcnt, off, num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_WRITE_ZEROES:
+		return plx_bdev_write_zeroes_blocks(desc, ch, off, num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_UNMAP:
+		return plx_bdev_unmap_blocks(desc, ch, off, num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_FLUSH:
+		return plx_bdev_flush_blocks(desc, ch, off, num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_RESET:
+		return plx_bdev_reset(desc, ch, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_COMPARE:
+		return plx_bdev_comparev_blocks(desc, ch, iovs, iovcnt, off, num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_COMPARE_AND_WRITE:
+		return plx_bdev_comparev_and_writev_blocks(
+		    desc, ch, iovs, iovcnt, io->u.bdev.fused_iovs, io->u.bdev.fused_iovcnt, off,
+		    num, cb, cb_arg);
+	case PLX_BDEV_IO_TYPE_ABORT:
+		return plx_bdev_abort(desc, ch, io->u.abort.bio_to_abort, cb, cb_arg);
+	default:
+		return -EINVAL;
+	}
+}

@@ -106,43 +106,8 @@ static void error_child_done(struct plx_bdev_io *child, bool success, void *cb_a
 static int error_submit_child(struct error_bdev *eb, struct error_channel *ech,
 			      struct plx_bdev_io *bdev_io)
 {
-	struct plx_bdev_desc *desc = eb->base_desc;
-	struct plx_io_channel *ch = ech->base_ch;
-	uint64_t off = bdev_io->u.bdev.offset_blocks;
-	uint64_t num = bdev_io->u.bdev.num_blocks;
-
-	switch (bdev_io->type) {
-	case PLX_BDEV_IO_TYPE_READ:
-		return plx_bdev_readv_blocks(desc, ch, bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
-					     off, num, error_child_done, bdev_io);
-	case PLX_BDEV_IO_TYPE_WRITE:
-		return plx_bdev_writev_blocks(desc, ch, bdev_io->u.bdev.iovs,
-					      bdev_io->u.bdev.iovcnt, off, num, error_child_done,
-					      bdev_io);
-	case PLX_BDEV_IO_TYPE_WRITE_ZEROES:
-		return plx_bdev_write_zeroes_blocks(desc, ch, off, num, error_child_done, bdev_io);
-	case PLX_BDEV_IO_TYPE_UNMAP:
-		return plx_bdev_unmap_blocks(desc, ch, off, num, error_child_done, bdev_io);
-	case PLX_BDEV_IO_TYPE_FLUSH:
-		return plx_bdev_flush_blocks(desc, ch, off, num, error_child_done, bdev_io);
-	case PLX_BDEV_IO_TYPE_RESET:
-		return plx_bdev_reset(desc, ch, error_child_done, bdev_io);
-	case PLX_BDEV_IO_TYPE_COMPARE:
-		return plx_bdev_comparev_blocks(desc, ch, bdev_io->u.bdev.iovs,
-						bdev_io->u.bdev.iovcnt, off, num, error_child_done,
-						bdev_io);
-	case PLX_BDEV_IO_TYPE_COMPARE_AND_WRITE:
-		return plx_bdev_comparev_and_writev_blocks(
-		    desc, ch, bdev_io->u.bdev.iovs, bdev_io->u.bdev.iovcnt,
-		    bdev_io->u.bdev.fused_iovs, bdev_io->u.bdev.fused_iovcnt, off, num,
-		    error_child_done, bdev_io);
-	case PLX_BDEV_IO_TYPE_ABORT:
-		/* I/O passed down carries its own bdev_io as cb_arg, which is what we abort. */
-		return plx_bdev_abort(desc, ch, bdev_io->u.abort.bio_to_abort, error_child_done,
-				      bdev_io);
-	default:
-		return -EINVAL;
-	}
+	return plx_bdev_io_forward(eb->base_desc, ech->base_ch, bdev_io,
+				   bdev_io->u.bdev.offset_blocks, error_child_done, bdev_io);
 }
 
 static void error_resubmit(void *arg);

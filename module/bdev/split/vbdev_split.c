@@ -86,46 +86,10 @@ static void split_forward(struct plx_io_channel *ch, struct plx_bdev_io *io)
 	struct plx_bdev_desc *d = part->base->desc;
 	struct plx_io_channel *bch = ((struct split_channel *)plx_io_channel_get_ctx(ch))->base_ch;
 	struct split_io *sio = (struct split_io *)io->driver_ctx;
-	uint64_t off = io->u.bdev.offset_blocks + part->offset_blocks, num = io->u.bdev.num_blocks;
+	uint64_t off = io->u.bdev.offset_blocks + part->offset_blocks;
 	int rc;
 
-	switch (io->type) {
-	case PLX_BDEV_IO_TYPE_READ:
-		rc = plx_bdev_readv_blocks(d, bch, io->u.bdev.iovs, io->u.bdev.iovcnt, off, num,
-					   split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_WRITE:
-		rc = plx_bdev_writev_blocks(d, bch, io->u.bdev.iovs, io->u.bdev.iovcnt, off, num,
-					    split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_WRITE_ZEROES:
-		rc = plx_bdev_write_zeroes_blocks(d, bch, off, num, split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_UNMAP:
-		rc = plx_bdev_unmap_blocks(d, bch, off, num, split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_FLUSH:
-		rc = plx_bdev_flush_blocks(d, bch, off, num, split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_RESET:
-		rc = plx_bdev_reset(d, bch, split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_COMPARE:
-		rc = plx_bdev_comparev_blocks(d, bch, io->u.bdev.iovs, io->u.bdev.iovcnt, off, num,
-					      split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_COMPARE_AND_WRITE:
-		rc = plx_bdev_comparev_and_writev_blocks(
-		    d, bch, io->u.bdev.iovs, io->u.bdev.iovcnt, io->u.bdev.fused_iovs,
-		    io->u.bdev.fused_iovcnt, off, num, split_io_done, io);
-		break;
-	case PLX_BDEV_IO_TYPE_ABORT:
-		rc = plx_bdev_abort(d, bch, io->u.abort.bio_to_abort, split_io_done, io);
-		break;
-	default:
-		rc = -EINVAL;
-		break;
-	}
+	rc = plx_bdev_io_forward(d, bch, io, off, split_io_done, io);
 	if (rc == -ENOMEM) {
 		sio->ch = ch;
 		sio->wait.bdev = part->base->bdev;
