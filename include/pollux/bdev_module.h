@@ -122,6 +122,12 @@ void plx_bdev_unregister(struct plx_bdev *bdev, plx_bdev_unregister_cb cb, void 
 int plx_bdev_unregister_by_name(const char *name, struct plx_bdev_module *module,
 				plx_bdev_unregister_cb cb, void *cb_arg);
 
+/*
+ * The unregister callback of every *_delete RPC method: cb_arg is the JSON-RPC request, answered
+ * true, or with the error.
+ */
+void plx_bdev_rpc_delete_done(void *cb_arg, int rc);
+
 /* A destruct that returned 1 finished. */
 void plx_bdev_destruct_done(struct plx_bdev *bdev, int rc);
 

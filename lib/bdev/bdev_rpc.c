@@ -124,6 +124,19 @@ static void rpc_bdev_get_bdevs(struct plx_jsonrpc_request *req, const json_t *pa
 }
 PLX_RPC_REGISTER("bdev_get_bdevs", rpc_bdev_get_bdevs, PLX_RPC_RUNTIME)
 
+/* ---- for the modules' delete methods ---- */
+
+void plx_bdev_rpc_delete_done(void *cb_arg, int rc)
+{
+	struct plx_jsonrpc_request *req = cb_arg;
+
+	if (rc == 0) {
+		plx_jsonrpc_send_bool(req, true);
+	} else {
+		plx_jsonrpc_send_error(req, rc, "deleting the bdev failed: %s", strerror(-rc));
+	}
+}
+
 /* ---- examine ---- */
 
 struct name_param {

@@ -68,17 +68,6 @@ static const struct plx_json_field g_name_fields[] = {
     {"name", offsetof(struct rpc_aio_name, name), PLX_JSON_STRING, true, NULL},
 };
 
-static void rpc_aio_delete_done(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc == 0) {
-		plx_jsonrpc_send_bool(req, true);
-	} else {
-		plx_jsonrpc_send_error(req, rc, "deleting the bdev: %s", strerror(-rc));
-	}
-}
-
 static void rpc_bdev_aio_delete(struct plx_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_aio_name p = {0};
@@ -87,7 +76,7 @@ static void rpc_bdev_aio_delete(struct plx_jsonrpc_request *req, const json_t *p
 	if (!plx_rpc_decode_params(req, params, g_name_fields, PLX_COUNTOF(g_name_fields), &p)) {
 		return;
 	}
-	rc = plx_bdev_aio_delete(p.name, rpc_aio_delete_done, req);
+	rc = plx_bdev_aio_delete(p.name, plx_bdev_rpc_delete_done, req);
 	if (rc != 0) {
 		plx_jsonrpc_send_error(req, rc, "aio bdev %s not found", p.name);
 	}

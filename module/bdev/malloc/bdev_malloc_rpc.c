@@ -125,17 +125,6 @@ static const struct plx_json_field g_name_fields[] = {
     {"name", offsetof(struct name_params, name), PLX_JSON_STRING, true, NULL},
 };
 
-static void malloc_delete_done(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc != 0) {
-		plx_jsonrpc_send_error(req, rc, "deleting the bdev failed: %s", strerror(-rc));
-	} else {
-		plx_jsonrpc_send_bool(req, true);
-	}
-}
-
 static void rpc_bdev_malloc_delete(struct plx_jsonrpc_request *req, const json_t *params)
 {
 	struct name_params p = {0};
@@ -143,7 +132,7 @@ static void rpc_bdev_malloc_delete(struct plx_jsonrpc_request *req, const json_t
 	if (!plx_rpc_decode_params(req, params, g_name_fields, PLX_COUNTOF(g_name_fields), &p)) {
 		return;
 	}
-	if (plx_bdev_malloc_delete(p.name, malloc_delete_done, req) != 0) {
+	if (plx_bdev_malloc_delete(p.name, plx_bdev_rpc_delete_done, req) != 0) {
 		plx_jsonrpc_send_error(req, -ENODEV, "malloc bdev %s not found", p.name);
 	}
 	plx_json_decode_free(g_name_fields, PLX_COUNTOF(g_name_fields), &p);

@@ -54,17 +54,6 @@ static const struct plx_json_field g_delete_fields[] = {
     {"name", offsetof(struct rpc_pt_delete, name), PLX_JSON_STRING, true, NULL},
 };
 
-static void rpc_pt_delete_done(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc == 0) {
-		plx_jsonrpc_send_bool(req, true);
-	} else {
-		plx_jsonrpc_send_error(req, rc, "deleting the bdev: %s", strerror(-rc));
-	}
-}
-
 static void rpc_bdev_passthru_delete(struct plx_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_pt_delete p = {0};
@@ -73,7 +62,7 @@ static void rpc_bdev_passthru_delete(struct plx_jsonrpc_request *req, const json
 				   &p)) {
 		return;
 	}
-	if (plx_vbdev_passthru_delete(p.name, rpc_pt_delete_done, req) != 0) {
+	if (plx_vbdev_passthru_delete(p.name, plx_bdev_rpc_delete_done, req) != 0) {
 		plx_jsonrpc_send_error(req, -ENODEV, "passthru bdev %s not found", p.name);
 	}
 	plx_json_decode_free(g_delete_fields, PLX_COUNTOF(g_delete_fields), &p);

@@ -51,17 +51,6 @@ static const struct plx_json_field g_delete_fields[] = {
     {"base_bdev", offsetof(struct rpc_split_delete, base_bdev), PLX_JSON_STRING, true, NULL},
 };
 
-static void rpc_split_delete_done(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc == 0) {
-		plx_jsonrpc_send_bool(req, true);
-	} else {
-		plx_jsonrpc_send_error(req, rc, "deleting the split: %s", strerror(-rc));
-	}
-}
-
 static void rpc_bdev_split_delete(struct plx_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_split_delete p = {0};
@@ -70,7 +59,7 @@ static void rpc_bdev_split_delete(struct plx_jsonrpc_request *req, const json_t 
 				   &p)) {
 		return;
 	}
-	if (plx_vbdev_split_delete(p.base_bdev, rpc_split_delete_done, req) != 0) {
+	if (plx_vbdev_split_delete(p.base_bdev, plx_bdev_rpc_delete_done, req) != 0) {
 		plx_jsonrpc_send_error(req, -ENODEV, "no split of base bdev %s", p.base_bdev);
 	}
 	plx_json_decode_free(g_delete_fields, PLX_COUNTOF(g_delete_fields), &p);

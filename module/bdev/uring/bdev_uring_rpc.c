@@ -59,17 +59,6 @@ static const struct plx_json_field g_name_fields[] = {
     {"name", offsetof(struct rpc_uring_name, name), PLX_JSON_STRING, true, NULL},
 };
 
-static void rpc_uring_delete_done(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc == 0) {
-		plx_jsonrpc_send_bool(req, true);
-	} else {
-		plx_jsonrpc_send_error(req, rc, "deleting the bdev: %s", strerror(-rc));
-	}
-}
-
 static void rpc_bdev_uring_delete(struct plx_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_uring_name p = {0};
@@ -78,7 +67,7 @@ static void rpc_bdev_uring_delete(struct plx_jsonrpc_request *req, const json_t 
 	if (!plx_rpc_decode_params(req, params, g_name_fields, PLX_COUNTOF(g_name_fields), &p)) {
 		return;
 	}
-	rc = plx_bdev_uring_delete(p.name, rpc_uring_delete_done, req);
+	rc = plx_bdev_uring_delete(p.name, plx_bdev_rpc_delete_done, req);
 	if (rc != 0) {
 		plx_jsonrpc_send_error(req, rc, "uring bdev %s not found", p.name);
 	}
