@@ -508,24 +508,11 @@ int plx_bdev_aio_delete(const char *name, plx_bdev_unregister_cb cb, void *cb_ar
 int plx_bdev_aio_rescan(const char *name)
 {
 	struct aio_disk *disk = aio_disk_find(name);
-	struct bdev_file_info info;
-	uint64_t blockcnt;
-	int rc;
 
 	if (disk == NULL) {
 		return -ENODEV;
 	}
-	rc = bdev_file_stat(disk->fd, disk->filename, &info);
-	if (rc != 0) {
-		return rc;
-	}
-	blockcnt = info.size / disk->bdev.blocklen;
-	if (blockcnt == disk->bdev.blockcnt) {
-		return 0;
-	}
-	PLX_NOTICELOG("aio bdev %s: %" PRIu64 " -> %" PRIu64 " blocks\n", name, disk->bdev.blockcnt,
-		      blockcnt);
-	return plx_bdev_notify_blockcnt_change(&disk->bdev, blockcnt);
+	return bdev_file_rescan(&disk->bdev, disk->fd, disk->filename, "aio");
 }
 
 static int aio_get_ctx_size(void)

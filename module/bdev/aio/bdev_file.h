@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <inttypes.h>
+
+#include "pollux/bdev_module.h"
 #include "pollux/log.h"
 
 #define BDEV_FILE_DEFAULT_BLOCK_SIZE 512u
@@ -143,6 +146,29 @@ static inline uint8_t bdev_file_align_shift(const struct bdev_file_info *info, u
 		}
 	}
 	return shift;
+}
+
+/*
+ * Re-read the size of the file or device under bdev (opened as fd) and tell the bdev layer when
+ * the number of blocks changed. kind names the module in the log ("aio", "uring").
+ */
+static inline int bdev_file_rescan(struct plx_bdev *bdev, int fd, const char *filename,
+				   const char *kind)
+{
+	struct bdev_file_info info;
+	uint64_t blockcnt;
+	int rc = bdev_file_stat(fd, filename, &info);
+
+	if (rc != 0) {
+		return rc;
+	}
+	blockcnt = info.size / bdev->blocklen;
+	if (blockcnt == bdev->blockcnt) {
+		return 0;
+	}
+	PLX_NOTICELOG("%s bdev %s: %" PRIu64 " -> %" PRIu64 " blocks\n", kind, bdev->name,
+		      bdev->blockcnt, blockcnt);
+	return plx_bdev_notify_blockcnt_change(bdev, blockcnt);
 }
 
 #endif
