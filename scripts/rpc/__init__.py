@@ -8,8 +8,8 @@ them in the order rpc.py registers them.
 """
 
 from rpc.client import JSONRPCClient, JSONRPCException, DEFAULT_SOCKET, DEFAULT_PORT
-from rpc import app, bdev, bdev_core, bdevperf, config, framework, log, thread
+from rpc import app, bdev, bdev_core, bdevperf, config, framework, log, sock, thread
 
-COMMAND_MODULES = (app, framework, log, thread, bdev_core, bdev, bdevperf, config)
+COMMAND_MODULES = (app, framework, log, thread, sock, bdev_core, bdev, bdevperf, config)
 
 __all__ = ['JSONRPCClient', 'JSONRPCException', 'DEFAULT_SOCKET', 'DEFAULT_PORT', 'COMMAND_MODULES']
