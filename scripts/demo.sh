@@ -24,6 +24,7 @@ show framework_get_reactors
 show thread_get_pollers
 show bdev_get_bdevs -b Malloc0
 show bdev_get_iostat
+show nvmf_get_subsystems
 show save_config
 echo
 if [ -t 0 ]; then

@@ -178,6 +178,19 @@ struct plx_bdev_io_wait_entry {
 int plx_bdev_queue_io_wait(struct plx_bdev *bdev, struct plx_io_channel *ch,
 			   struct plx_bdev_io_wait_entry *entry);
 
+/* ---- data buffers (the shared iobuf pools, sized by iobuf_set_options) ---- */
+
+/*
+ * A page-aligned buffer of at least len bytes from the small or large pool, from any
+ * plx_thread; NULL when that pool is empty (try again later) or len exceeds the large
+ * buffer size. Return it with plx_iobuf_put and the same len.
+ */
+void *plx_iobuf_get(uint64_t len);
+void plx_iobuf_put(void *buf, uint64_t len);
+
+/* Size in bytes of a large buffer (the most plx_iobuf_get can give). */
+uint64_t plx_iobuf_get_large_size(void);
+
 /* ---- examine ---- */
 
 /* cb(cb_arg) runs on the current thread once every module has finished examining. */

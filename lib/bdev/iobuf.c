@@ -108,3 +108,19 @@ size_t iobuf_available(bool large)
 
 	return pool->free != NULL ? plx_ring_count(pool->free) : 0;
 }
+
+/* The public face of the pools: the same buffers bdev reads get, for protocol layers. */
+void *plx_iobuf_get(uint64_t len)
+{
+	return iobuf_get(len);
+}
+
+void plx_iobuf_put(void *buf, uint64_t len)
+{
+	iobuf_put(buf, len);
+}
+
+uint64_t plx_iobuf_get_large_size(void)
+{
+	return iobuf_large_size();
+}

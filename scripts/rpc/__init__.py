@@ -9,7 +9,9 @@ them in the order rpc.py registers them.
 
 from rpc.client import JSONRPCClient, JSONRPCException, DEFAULT_SOCKET, DEFAULT_PORT
 from rpc import app, bdev, bdev_core, bdevperf, config, framework, log, sock, thread
+from rpc import nvmf
 
-COMMAND_MODULES = (app, framework, log, thread, sock, bdev_core, bdev, bdevperf, config)
+COMMAND_MODULES = (app, framework, log, thread, sock, bdev_core, bdev, bdevperf, config,
+                   nvmf)
 
 __all__ = ['JSONRPCClient', 'JSONRPCException', 'DEFAULT_SOCKET', 'DEFAULT_PORT', 'COMMAND_MODULES']

@@ -273,7 +273,8 @@ class FreshTargetTest(TargetTestCase):
         reactors = self.cli_ok(t, 'framework_get_reactors')['reactors']
         self.assertEqual([r['lcore'] for r in reactors], [0])
         threads = [th['name'] for th in reactors[0]['lw_threads']]
-        self.assertEqual(threads, ['app_thread'])
+        # The app thread, and the NVMe-oF target's poll group for this core (as SPDK's target).
+        self.assertEqual(threads, ['app_thread', 'nvmf_tgt_poll_group_000'])
         t.stop(expect_code=0)
 
     def test_cpumask_list_form(self):

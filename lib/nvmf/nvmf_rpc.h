@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the nvmf_* RPC method files (app thread). */
+#ifndef POLLUX_NVMF_RPC_H
+#define POLLUX_NVMF_RPC_H
+
+#include <jansson.h>
+
+#include "nvmf_internal.h"
+#include "pollux/rpc.h"
+
+/* false (request answered) when the target is not running or tgt_name is not ours. */
+bool nvmf_rpc_check_tgt_name(struct plx_jsonrpc_request *req, const char *tgt_name);
+/* The subsystem named nqn ("discovery" for the discovery subsystem), or NULL (answered). */
+struct nvmf_subsystem *nvmf_rpc_find_subsystem(struct plx_jsonrpc_request *req, const char *nqn);
+/* Decode {nqn, tgt_name}: the subsystem, or NULL when the request was answered. */
+struct nvmf_subsystem *nvmf_rpc_decode_subsystem(struct plx_jsonrpc_request *req,
+						 const json_t *params);
+/* Answer true on rc == 0, else an error carrying err (invalid params for -EINVAL). */
+void nvmf_rpc_send_rc(struct plx_jsonrpc_request *req, int rc, const char *err);
+/* An nvmf_done_cb answering true or the error. */
+void nvmf_rpc_done_bool(void *cb_arg, int rc);
+json_t *nvmf_rpc_trid_json(const struct plx_nvme_trid *trid);
+
+#endif /* POLLUX_NVMF_RPC_H */
