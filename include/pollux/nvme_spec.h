@@ -1040,13 +1040,16 @@ struct plx_nvmf_connect_data {
 	uint8_t hostid[16];
 	uint16_t cntlid; /* 0xffff: dynamic controller model, any controller */
 	uint8_t rsvd4[238];
-	char hostnqn[256];
 	char subnqn[256];
+	char hostnqn[256];
 	uint8_t rsvd5[256];
 };
 static_assert(sizeof(struct plx_nvmf_connect_data) == 1024, "Connect data is 1024 bytes");
+static_assert(offsetof(struct plx_nvmf_connect_data, subnqn) == 256, "SUBNQN at byte 256");
+static_assert(offsetof(struct plx_nvmf_connect_data, hostnqn) == 512, "HOSTNQN at byte 512");
 
-/* Connect response cdw0: cntlid (15:0), authreq (31:16); on SC_INVALID_PARAM iattr and ipo. */
+/* Connect response cdw0: cntlid (15:0), authreq (31:16); on SC_INVALID_PARAM ipo (15:0) and
+ * iattr (23:16). */
 union plx_nvmf_connect_rsp_cdw0 {
 	uint32_t raw;
 	struct {
@@ -1054,9 +1057,9 @@ union plx_nvmf_connect_rsp_cdw0 {
 		uint16_t authreq;
 	} success;
 	struct {
-		uint8_t iattr; /* 0: field in the command, 1: field in the Connect data */
-		uint8_t rsvd;
 		uint16_t ipo; /* byte offset of the invalid parameter */
+		uint8_t iattr; /* bit 0: 0 the field is in the command, 1 in the Connect data */
+		uint8_t rsvd;
 	} invalid;
 };
 

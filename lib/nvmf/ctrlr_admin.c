@@ -122,7 +122,8 @@ void nvmf_ctrlr_fill_identify(struct nvmf_ctrlr *ctrlr, struct plx_nvme_ctrlr_da
 	cdata->sqes = 0x66;
 	cdata->cqes = 0x44;
 	cdata->nn = subsys->max_nsid;
-	cdata->mnan = 0;
+	/* Hosts require 1 <= MNAN <= NN when ANA is reported (Linux refuses 0). */
+	cdata->mnan = subsys->max_nsid;
 	cdata->oncs = PLX_NVME_ONCS_COMPARE | PLX_NVME_ONCS_DSM | PLX_NVME_ONCS_WRITE_ZEROES |
 		      PLX_NVME_ONCS_RESERVATIONS;
 	cdata->fuses = 1;

@@ -102,8 +102,8 @@ static void test_connect_admin_rejections(void)
 
 	st = ut_connect(qp, 0, 31, 0xffff, UT_HOSTNQN2, UT_SUBNQN, 0, &cdw0);
 	CU_ASSERT_EQUAL(st, UT_SC(CSPEC, PLX_NVMF_SC_INVALID_HOST));
-	CU_ASSERT_EQUAL(cdw0 >> 16, offsetof(struct plx_nvmf_connect_data, hostnqn));
-	CU_ASSERT_EQUAL(cdw0 & 0xff, 1);
+	CU_ASSERT_EQUAL(cdw0 & 0xffff, offsetof(struct plx_nvmf_connect_data, hostnqn));
+	CU_ASSERT_EQUAL((cdw0 >> 16) & 0xff, 1);
 
 	st = ut_connect(qp, 0, 31, 5, UT_HOSTNQN, UT_SUBNQN, 0, &cdw0);
 	assert_invalid(st, cdw0, 1, offsetof(struct plx_nvmf_connect_data, cntlid));
