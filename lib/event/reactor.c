@@ -21,8 +21,19 @@
 
 PLX_LOG_REGISTER_COMPONENT(reactor)
 
-/* Idle time before a reactor tries to sleep: long enough to ride out short gaps in a load. */
+/*
+ * Idle time before a reactor tries to sleep: long enough to ride out short gaps in a load.
+ * It adapts: a sleep that ends within REACTOR_SHORT_SLEEP_US means a load is running with
+ * gaps longer than the threshold (e.g. a network round trip at high queue depth), so the
+ * threshold doubles up to REACTOR_IDLE_MAX_US and the reactor keeps polling through such
+ * gaps instead of paying a wake-up each time; a sleep longer than REACTOR_LONG_SLEEP_US
+ * means the load is gone and the threshold returns to REACTOR_IDLE_US. An idle target whose
+ * timers fire every second still sleeps after 200 us, so it stays near 0 % CPU.
+ */
 #define REACTOR_IDLE_US 200
+#define REACTOR_IDLE_MAX_US 4000
+#define REACTOR_SHORT_SLEEP_US 1000
+#define REACTOR_LONG_SLEEP_US 20000
 /* After a stop, a thread that will not exit is abandoned (with a log) after this long. */
 #define REACTOR_STOP_TIMEOUT_SEC 10
 
@@ -221,7 +232,8 @@ static bool reactor_should_exit(struct reactor *reactor, uint64_t now)
 static void reactor_run(struct reactor *reactor)
 {
 	uint64_t now, last = plx_get_ticks(), idle_since = last;
-	uint64_t idle_ticks = REACTOR_IDLE_US * plx_get_ticks_hz() / 1000000;
+	uint64_t us = plx_get_ticks_hz() / 1000000;
+	uint64_t base_idle = REACTOR_IDLE_US * us, idle_ticks = base_idle;
 	struct lw_thread *lw, *tmp;
 	int busy;
 
@@ -255,6 +267,11 @@ static void reactor_run(struct reactor *reactor)
 			last = plx_get_ticks();
 			atomic_store_explicit(&reactor->idle_tsc, reactor->idle_tsc + (last - now),
 					      memory_order_relaxed);
+			if (last - now < REACTOR_SHORT_SLEEP_US * us) {
+				idle_ticks = PLX_MIN(idle_ticks * 2, REACTOR_IDLE_MAX_US * us);
+			} else if (last - now > REACTOR_LONG_SLEEP_US * us) {
+				idle_ticks = base_idle;
+			}
 		}
 	}
 	plx_set_thread(NULL);
