@@ -167,7 +167,11 @@ static void disc_build(struct nvmf_tgt *tgt, const char *hostnqn, const struct p
 	TAILQ_FOREACH(ref, &tgt->referrals, link)
 	{
 		struct plx_nvmf_discovery_log_page_entry *e =
-		    disc_add(b, &ref->trid, PLX_NVMF_SUBTYPE_DISCOVERY,
+		    disc_add(b, &ref->trid,
+			     strcmp(ref->trid.subnqn, PLX_NVMF_DISCOVERY_NQN) == 0 ||
+				     ref->trid.subnqn[0] == '\0'
+				 ? PLX_NVMF_SUBTYPE_DISCOVERY
+				 : PLX_NVMF_SUBTYPE_NVME,
 			     ref->trid.subnqn[0] ? ref->trid.subnqn : PLX_NVMF_DISCOVERY_NQN);
 
 		if (e != NULL && ref->secure_channel) {

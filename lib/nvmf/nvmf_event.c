@@ -9,12 +9,14 @@
 
 #include "nvmf_event.h"
 #include "nvmf_internal.h"
+#include "nvmf_rpc.h"
 #include "nvmf_tgt_internal.h"
 #include "pollux/event.h"
 #include "pollux/log.h"
 
 static uint32_t g_max_subsystems = NVMF_DEFAULT_MAX_SUBSYSTEMS;
-static struct nvmf_tgt_config g_conf;
+/* SPDK's defaults: every DH-HMAC-CHAP digest and group allowed. */
+static struct nvmf_tgt_config g_conf = {.dhchap_digests = 0x7, .dhchap_dhgroups = 0x3f};
 
 struct nvmf_tgt_config *nvmf_event_config(void)
 {
@@ -267,19 +269,17 @@ static void write_subsystem(json_t *config, struct nvmf_subsystem *s)
 
 json_t *nvmf_config_json(void)
 {
-	json_t *filters = json_array();
+	json_t *passthru = json_object();
 
-	if (g_conf.discovery_filter & 1) {
-		json_array_append_new(filters, json_string("transport"));
+	for (int i = 0; i < NVMF_ADMIN_PASSTHRU_FLAGS; i++) {
+		json_object_set_new(passthru, nvmf_admin_passthru_names[i],
+				    json_boolean(g_conf.admin_passthru[i]));
 	}
-	if (g_conf.discovery_filter & 2) {
-		json_array_append_new(filters, json_string("address"));
-	}
-	if (g_conf.discovery_filter & 4) {
-		json_array_append_new(filters, json_string("svcid"));
-	}
-	return json_pack("{s:o, s:{s:b}, s:s}", "discovery_filters", filters, "admin_cmd_passthru",
-			 "identify_ctrlr", g_conf.admin_passthru_identify_ctrlr, "dup_host_policy",
+	return json_pack("{s:o, s:o, s:o, s:o, s:s}", "discovery_filters",
+			 nvmf_rpc_name_set_json(g_conf.discovery_filter, 0), "admin_cmd_passthru",
+			 passthru, "dhchap_digests",
+			 nvmf_rpc_name_set_json(g_conf.dhchap_digests, 1), "dhchap_dhgroups",
+			 nvmf_rpc_name_set_json(g_conf.dhchap_dhgroups, 2), "dup_host_policy",
 			 g_conf.dup_host_policy_restrict ? "restrict_per_listener" : "allow");
 }
 
@@ -309,12 +309,10 @@ static void nvmf_write_config(json_t *config)
 	}
 	TAILQ_FOREACH(r, &tgt->referrals, link)
 	{
-		json_t *p = json_pack("{s:o, s:b}", "address", trid_json(&r->trid),
-				      "secure_channel", r->secure_channel);
+		json_t *p =
+		    json_pack("{s:o, s:b, s:s}", "address", trid_json(&r->trid), "secure_channel",
+			      r->secure_channel, "subnqn", r->trid.subnqn);
 
-		if (r->trid.subnqn[0] != '\0') {
-			json_object_set_new(p, "subnqn", json_string(r->trid.subnqn));
-		}
 		add_method(config, "nvmf_discovery_add_referral", p);
 	}
 }

@@ -755,9 +755,16 @@ struct nvmf_referral {
 	TAILQ_ENTRY(nvmf_referral) link;
 };
 
+/* nvmf_set_config's admin_cmd_passthru flags, in SPDK's order (accepted and saved; there
+ * are no NVMe passthrough bdevs yet). */
+#define NVMF_ADMIN_PASSTHRU_FLAGS 9
+extern const char *const nvmf_admin_passthru_names[NVMF_ADMIN_PASSTHRU_FLAGS];
+
 struct nvmf_tgt_config {
-	bool admin_passthru_identify_ctrlr; /* accepted and saved; no passthrough bdevs yet */
-	uint32_t discovery_filter;	    /* bit 0 transport, 1 address, 2 svcid */
+	bool admin_passthru[NVMF_ADMIN_PASSTHRU_FLAGS];
+	uint32_t dhchap_digests;   /* bit per name in SPDK's order; accepted and saved */
+	uint32_t dhchap_dhgroups;  /* likewise */
+	uint32_t discovery_filter; /* bit 0 transport, 1 address, 2 svcid */
 	bool dup_host_policy_restrict;
 	uint16_t crdt[3];
 	char poll_groups_mask[64];

@@ -94,11 +94,34 @@ static const struct plx_json_field g_set_config_fields[] = {
 };
 #undef SC
 
-/* "transport,address" or ["transport", "address"] or "match_any" into filter bits. */
-static int parse_discovery_filter(const json_t *v, uint32_t *bits, char *err)
+static const char *const g_filter_names[] = {"transport", "address", "svcid"};
+static const char *const g_digest_names[] = {"sha256", "sha384", "sha512"};
+static const char *const g_dhgroup_names[] = {"null",	   "ffdhe2048", "ffdhe3072",
+					      "ffdhe4096", "ffdhe6144", "ffdhe8192"};
+
+const char *const nvmf_admin_passthru_names[NVMF_ADMIN_PASSTHRU_FLAGS] = {
+    "identify_ctrlr",	  "identify_uuid_list", "get_log_page", "get_set_features", "sanitize",
+    "security_send_recv", "fw_update",		"nvme_mi",	"vendor_specific"};
+
+static int name_bit(const char *name, const char *const *names, size_t n, uint32_t *bits)
 {
-	static const char *const names[] = {"transport", "address", "svcid"};
-	char buf[128];
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*bits |= 1u << i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * A set of names as SPDK's bitmask parameters take it: "a,b" or ["a", "b"], into bits in
+ * the order of names. ignore (may be NULL) is a name accepted and dropped ("match_any").
+ */
+static int parse_name_set(const json_t *v, const char *field, const char *const *names, size_t n,
+			  const char *ignore, uint32_t *bits, char *err)
+{
+	char buf[256];
 	char *save, *tok;
 
 	*bits = 0;
@@ -108,35 +131,70 @@ static int parse_discovery_filter(const json_t *v, uint32_t *bits, char *err)
 
 		json_array_foreach(v, i, e)
 		{
-			uint32_t one;
+			const char *name = json_string_value(e);
 
-			if (!json_is_string(e) || parse_discovery_filter(e, &one, err) != 0) {
-				snprintf(err, PLX_NVMF_ERR_LEN, "discovery_filters: bad entry");
+			if (name == NULL || ((ignore == NULL || strcmp(name, ignore) != 0) &&
+					     name_bit(name, names, n, bits) != 0)) {
+				snprintf(err, PLX_NVMF_ERR_LEN, "%s: unknown entry '%s'", field,
+					 name != NULL ? name : "(not a string)");
 				return -EINVAL;
 			}
-			*bits |= one;
 		}
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		snprintf(err, PLX_NVMF_ERR_LEN, "discovery_filters: expected a string or array");
+		snprintf(err, PLX_NVMF_ERR_LEN, "%s: expected a string or an array", field);
 		return -EINVAL;
 	}
 	snprintf(buf, sizeof(buf), "%s", json_string_value(v));
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		size_t i;
-
-		if (strcmp(tok, "match_any") == 0) {
-			continue;
-		}
-		for (i = 0; i < PLX_COUNTOF(names) && strcmp(tok, names[i]) != 0; i++) {
-		}
-		if (i == PLX_COUNTOF(names)) {
-			snprintf(err, PLX_NVMF_ERR_LEN, "discovery_filters: unknown filter '%s'",
-				 tok);
+		if ((ignore == NULL || strcmp(tok, ignore) != 0) &&
+		    name_bit(tok, names, n, bits) != 0) {
+			snprintf(err, PLX_NVMF_ERR_LEN, "%s: unknown entry '%s'", field, tok);
 			return -EINVAL;
 		}
-		*bits |= 1u << i;
+	}
+	return 0;
+}
+
+json_t *nvmf_rpc_name_set_json(uint32_t bits, int which)
+{
+	const char *const *names = which == 0	? g_filter_names
+				   : which == 1 ? g_digest_names
+						: g_dhgroup_names;
+	size_t n = which == 0	? PLX_COUNTOF(g_filter_names)
+		   : which == 1 ? PLX_COUNTOF(g_digest_names)
+				: PLX_COUNTOF(g_dhgroup_names);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		if (bits & (1u << i)) {
+			json_array_append_new(arr, json_string(names[i]));
+		}
+	}
+	return arr;
+}
+
+static int parse_passthru(const json_t *obj, bool *flags, char *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t i;
+
+		for (i = 0; i < NVMF_ADMIN_PASSTHRU_FLAGS; i++) {
+			if (strcmp(key, nvmf_admin_passthru_names[i]) == 0) {
+				break;
+			}
+		}
+		if (i == NVMF_ADMIN_PASSTHRU_FLAGS || !json_is_boolean(v)) {
+			snprintf(err, PLX_NVMF_ERR_LEN,
+				 "admin_cmd_passthru.%s: unknown flag or not a boolean", key);
+			return -EINVAL;
+		}
+		flags[i] = json_is_true(v);
 	}
 	return 0;
 }
@@ -145,24 +203,31 @@ static void rpc_nvmf_set_config(struct plx_jsonrpc_request *req, const json_t *p
 {
 	struct set_config_params p = {0};
 	struct nvmf_tgt_config *conf = nvmf_event_config();
+	struct nvmf_tgt_config c = *conf;
 	char err[PLX_NVMF_ERR_LEN] = "";
-	uint32_t bits = conf->discovery_filter;
-	const json_t *filter;
+	json_t *legacy = NULL;
 
 	if (!plx_rpc_decode_params(req, params, g_set_config_fields,
 				   PLX_COUNTOF(g_set_config_fields), &p)) {
 		return;
 	}
-	filter = p.discovery_filters != NULL ? p.discovery_filters : NULL;
-	if (filter == NULL && p.discovery_filter != NULL) {
-		json_t *s = json_string(p.discovery_filter);
-		int rc = parse_discovery_filter(s, &bits, err);
-
-		json_decref(s);
-		if (rc != 0) {
-			goto bad;
-		}
-	} else if (filter != NULL && parse_discovery_filter(filter, &bits, err) != 0) {
+	if (p.discovery_filters == NULL && p.discovery_filter != NULL) {
+		legacy = json_string(p.discovery_filter);
+	}
+	if ((p.discovery_filters != NULL || legacy != NULL) &&
+	    parse_name_set(p.discovery_filters != NULL ? p.discovery_filters : legacy,
+			   "discovery_filters", g_filter_names, PLX_COUNTOF(g_filter_names),
+			   "match_any", &c.discovery_filter, err) != 0) {
+		goto bad;
+	}
+	if (p.dhchap_digests != NULL &&
+	    parse_name_set(p.dhchap_digests, "dhchap_digests", g_digest_names,
+			   PLX_COUNTOF(g_digest_names), NULL, &c.dhchap_digests, err) != 0) {
+		goto bad;
+	}
+	if (p.dhchap_dhgroups != NULL &&
+	    parse_name_set(p.dhchap_dhgroups, "dhchap_dhgroups", g_dhgroup_names,
+			   PLX_COUNTOF(g_dhgroup_names), NULL, &c.dhchap_dhgroups, err) != 0) {
 		goto bad;
 	}
 	if (p.dup_host_policy != NULL && strcmp(p.dup_host_policy, "allow") != 0 &&
@@ -172,24 +237,23 @@ static void rpc_nvmf_set_config(struct plx_jsonrpc_request *req, const json_t *p
 			 p.dup_host_policy);
 		goto bad;
 	}
-	if (p.admin_cmd_passthru != NULL) {
-		json_t *v = json_object_get(p.admin_cmd_passthru, "identify_ctrlr");
-
-		conf->admin_passthru_identify_ctrlr = json_is_true(v);
+	if (p.admin_cmd_passthru != NULL &&
+	    parse_passthru(p.admin_cmd_passthru, c.admin_passthru, err) != 0) {
+		goto bad;
 	}
 	if (p.poll_groups_mask != NULL) {
-		snprintf(conf->poll_groups_mask, sizeof(conf->poll_groups_mask), "%s",
-			 p.poll_groups_mask);
+		snprintf(c.poll_groups_mask, sizeof(c.poll_groups_mask), "%s", p.poll_groups_mask);
 	}
 	if (p.dup_host_policy != NULL) {
-		conf->dup_host_policy_restrict = strcmp(p.dup_host_policy, "allow") != 0;
+		c.dup_host_policy_restrict = strcmp(p.dup_host_policy, "allow") != 0;
 	}
-	conf->discovery_filter = bits;
+	*conf = c;
 	plx_jsonrpc_send_bool(req, true);
 	goto out;
 bad:
 	plx_jsonrpc_send_error(req, PLX_JSONRPC_ERROR_INVALID_PARAMS, "%s", err);
 out:
+	json_decref(legacy);
 	plx_json_decode_free(g_set_config_fields, PLX_COUNTOF(g_set_config_fields), &p);
 }
 PLX_RPC_REGISTER("nvmf_set_config", rpc_nvmf_set_config, PLX_RPC_STARTUP)

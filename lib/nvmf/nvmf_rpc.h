@@ -20,5 +20,7 @@ void nvmf_rpc_send_rc(struct plx_jsonrpc_request *req, int rc, const char *err);
 /* An nvmf_done_cb answering true or the error. */
 void nvmf_rpc_done_bool(void *cb_arg, int rc);
 json_t *nvmf_rpc_trid_json(const struct plx_nvme_trid *trid);
+/* The names of a bit set: which 0 discovery filters, 1 DH-HMAC-CHAP digests, 2 DH groups. */
+json_t *nvmf_rpc_name_set_json(uint32_t bits, int which);
 
 #endif /* POLLUX_NVMF_RPC_H */

@@ -460,14 +460,14 @@ static void referral_method(struct plx_jsonrpc_request *req, const json_t *param
 	    !decode_trid(req, "address", p.address, &trid)) {
 		goto out;
 	}
-	if (p.subnqn != NULL) {
-		if (!plx_nvmf_nqn_is_valid(p.subnqn)) {
-			plx_jsonrpc_send_error(req, PLX_JSONRPC_ERROR_INVALID_PARAMS,
-					       "subnqn: '%s' is not a valid NQN", p.subnqn);
-			goto out;
-		}
-		snprintf(trid.subnqn, sizeof(trid.subnqn), "%s", p.subnqn);
+	if (p.subnqn != NULL && !plx_nvmf_nqn_is_valid(p.subnqn)) {
+		plx_jsonrpc_send_error(req, PLX_JSONRPC_ERROR_INVALID_PARAMS,
+				       "subnqn: '%s' is not a valid NQN", p.subnqn);
+		goto out;
 	}
+	/* As SPDK: without subnqn a referral points at another discovery service. */
+	snprintf(trid.subnqn, sizeof(trid.subnqn), "%s",
+		 p.subnqn != NULL ? p.subnqn : PLX_NVMF_DISCOVERY_NQN);
 	rc = add ? nvmf_tgt_add_referral(nvmf_get_tgt(), &trid, p.secure_channel)
 		 : nvmf_tgt_remove_referral(nvmf_get_tgt(), &trid, err);
 	nvmf_rpc_send_rc(req, rc, err);
@@ -511,13 +511,10 @@ static void rpc_nvmf_discovery_get_referrals(struct plx_jsonrpc_request *req, co
 		arr = json_array();
 		TAILQ_FOREACH(r, &nvmf_get_tgt()->referrals, link)
 		{
-			json_t *o = json_pack("{s:o, s:b}", "address", nvmf_rpc_trid_json(&r->trid),
-					      "secure_channel", r->secure_channel);
-
-			if (r->trid.subnqn[0] != '\0') {
-				json_object_set_new(o, "subnqn", json_string(r->trid.subnqn));
-			}
-			json_array_append_new(arr, o);
+			json_array_append_new(arr, json_pack("{s:o, s:b, s:s}", "address",
+							     nvmf_rpc_trid_json(&r->trid),
+							     "secure_channel", r->secure_channel,
+							     "subnqn", r->trid.subnqn));
 		}
 		plx_jsonrpc_send_result(req, arr);
 	}

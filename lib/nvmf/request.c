@@ -158,6 +158,9 @@ void nvmf_request_complete(struct nvmf_request *req)
 	rsp->sqhd = qpair->sq_head;
 	TAILQ_REMOVE(&qpair->outstanding, req, link);
 	qpair->outstanding_count--;
+	if (qpair->qid != 0) {
+		qpair->group->stat.completed_nvme_io++;
+	}
 	qpair->transport->ops->req_complete(req);
 	/* req belongs to the transport now. */
 	if (plx_unlikely(qpair->state == NVMF_QPAIR_DEACTIVATING) &&

@@ -303,8 +303,13 @@ static void subsys_delete_done(void *arg)
 	struct nvmf_tgt *tgt = s->tgt;
 
 	tgt->subsystems[s->id] = NULL;
+	if (s == tgt->discovery) {
+		tgt->discovery = NULL; /* shutting down: nobody left to tell */
+	}
 	subsys_free(s);
-	nvmf_tgt_discovery_changed(tgt);
+	if (tgt->discovery != NULL) {
+		nvmf_tgt_discovery_changed(tgt);
+	}
 	if (ctx->cb != NULL) {
 		ctx->cb(ctx->cb_arg, 0);
 	}

@@ -1017,7 +1017,11 @@ void nvmf_tcp_qpair_disconnect(struct nvmf_qpair *qpair)
 		tq->in_flush_list = false;
 	}
 	if (tq->sock != NULL) {
-		/* Queued sends complete with -ECANCELED (now, or later for io_uring). */
+		/*
+		 * Give queued responses one chance to leave first (a Disconnect's own response,
+		 * a TermReq); what the socket does not take completes with -ECANCELED.
+		 */
+		plx_sock_flush(tq->sock);
 		plx_sock_close(&tq->sock);
 	}
 	tq->rx_req = NULL;
