@@ -21,6 +21,7 @@ def write_sqe(nsid, slba, nlb, sgl_type, length):
 
 
 class NvmfBadInputTest(SharedNvmfTestCase):
+    TRANSPORT_OPTS = {'max_io_size': 262144}  # twice MAXH2CDATA: see the H2CData limit test
 
     def tearDown(self):
         super().tearDown()
@@ -224,14 +225,15 @@ class NvmfBadInputTest(SharedNvmfTestCase):
         self.expect_term(q, (nc.FES_INVALID_HEADER_FIELD, nc.FES_PDU_SEQUENCE_ERROR))
 
     def test_h2c_larger_than_maxh2cdata(self):
+        # max_io_size (TRANSPORT_OPTS) is twice MAXH2CDATA, so one R2T asks for more than one
+        # H2CData PDU may carry.
         c, q = self.io_queue()
-        data = bytes(128 * 1024)
-        cid = q.submit(write_sqe(1, 0, 256, nc.SGL_TRANSPORT, len(data)), data,
+        data = bytes(256 * 1024)
+        cid = q.submit(write_sqe(1, 0, 512, nc.SGL_TRANSPORT, len(data)), data,
                        in_capsule=False)
         pdu = q.recv_pdu()
         cccid, ttag, r2to, r2tl = struct.unpack_from('<HHII', pdu.header, 8)
-        if r2tl <= q.maxh2cdata:
-            self.skipTest('R2T no larger than MAXH2CDATA')
+        self.assertGreater(r2tl, q.maxh2cdata)
         q.send_raw(nc.h2c_data_pdu(cid, ttag, 0, data[:q.maxh2cdata + 4096]))
         self.expect_term(q, (nc.FES_DATA_TRANSFER_LIMIT_EXCEEDED, nc.FES_INVALID_HEADER_FIELD,
                              nc.FES_DATA_TRANSFER_OUT_OF_RANGE))
