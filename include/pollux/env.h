@@ -44,6 +44,18 @@ void *plx_dma_zmalloc(size_t size, size_t align);
 /* Free a buffer from plx_dma_malloc/zmalloc; NULL is allowed. */
 void plx_dma_free(void *buf);
 
+/*
+ * Drivers that cache a device address (IOVA, physical address) per buffer register a hook:
+ * plx_dma_free calls fn(ctx, buf, len) before the memory goes back, from the freeing thread,
+ * so a later buffer at the same address is never given the old translation. At most
+ * PLX_DMA_FREE_HOOKS hooks; register returns -ENOSPC beyond that. Hooks must be quick and
+ * thread-safe; registering and unregistering are for set-up and tear-down, not hot paths.
+ */
+#define PLX_DMA_FREE_HOOKS 16
+typedef void (*plx_dma_free_hook)(void *ctx, void *buf, size_t len);
+int plx_dma_register_free_hook(plx_dma_free_hook fn, void *ctx);
+void plx_dma_unregister_free_hook(plx_dma_free_hook fn, void *ctx);
+
 /* ---- time ---- */
 
 /* A monotonic tick counter (the TSC when invariant, else CLOCK_MONOTONIC in ns). Cheap. */

@@ -10,6 +10,7 @@
 #include "env_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -157,6 +158,55 @@ void *plx_dma_zmalloc(size_t size, size_t align)
 	return buf;
 }
 
+/*
+ * Free hooks: a fixed array so plx_dma_free can walk it without a lock. A slot is claimed by
+ * CAS on its fn; unregistering clears fn (a free racing with it may still call the hook once,
+ * which is why drivers unregister before they tear down what the hook touches, and wait for
+ * no such race: they stop using the buffers first).
+ */
+struct dma_free_hook {
+	_Atomic(plx_dma_free_hook) fn;
+	void *_Atomic ctx;
+};
+static struct dma_free_hook g_free_hooks[PLX_DMA_FREE_HOOKS];
+
+int plx_dma_register_free_hook(plx_dma_free_hook fn, void *ctx)
+{
+	for (int i = 0; i < PLX_DMA_FREE_HOOKS; i++) {
+		plx_dma_free_hook empty = NULL;
+
+		if (atomic_load(&g_free_hooks[i].fn) == NULL) {
+			atomic_store(&g_free_hooks[i].ctx, ctx);
+			if (atomic_compare_exchange_strong(&g_free_hooks[i].fn, &empty, fn)) {
+				return 0;
+			}
+		}
+	}
+	PLX_ERRLOG("no free slot for a DMA free hook (%d in use)\n", PLX_DMA_FREE_HOOKS);
+	return -ENOSPC;
+}
+
+void plx_dma_unregister_free_hook(plx_dma_free_hook fn, void *ctx)
+{
+	for (int i = 0; i < PLX_DMA_FREE_HOOKS; i++) {
+		if (atomic_load(&g_free_hooks[i].fn) == fn &&
+		    atomic_load(&g_free_hooks[i].ctx) == ctx) {
+			atomic_store(&g_free_hooks[i].fn, NULL);
+		}
+	}
+}
+
+static void run_free_hooks(void *buf, size_t len)
+{
+	for (int i = 0; i < PLX_DMA_FREE_HOOKS; i++) {
+		plx_dma_free_hook fn = atomic_load(&g_free_hooks[i].fn);
+
+		if (fn != NULL) {
+			fn(atomic_load(&g_free_hooks[i].ctx), buf, len);
+		}
+	}
+}
+
 void plx_dma_free(void *buf)
 {
 	struct huge_region *region;
@@ -167,10 +217,12 @@ void plx_dma_free(void *buf)
 	if (atomic_load_explicit(&g_huge_regions, memory_order_relaxed) != 0) {
 		region = registry_remove(buf);
 		if (region != NULL) {
+			run_free_hooks(region->addr, region->len);
 			munmap(region->addr, region->len);
 			free(region);
 			return;
 		}
 	}
+	run_free_hooks(buf, malloc_usable_size(buf));
 	free(buf);
 }

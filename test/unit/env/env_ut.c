@@ -170,7 +170,59 @@ static void test_cores(void)
 	CU_ASSERT_EQUAL(pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved), 0);
 }
 
+struct hook_seen {
+	void *buf;
+	size_t len;
+	int calls;
+};
+
+static void record_free(void *ctx, void *buf, size_t len)
+{
+	struct hook_seen *seen = ctx;
+
+	seen->buf = buf;
+	seen->len = len;
+	seen->calls++;
+}
+
+static void test_dma_free_hooks(void)
+{
+	struct hook_seen a = {0}, b = {0};
+	void *buf = plx_dma_malloc(8192, 0);
+
+	CU_ASSERT_EQUAL(plx_dma_register_free_hook(record_free, &a), 0);
+	CU_ASSERT_EQUAL(plx_dma_register_free_hook(record_free, &b), 0);
+	plx_dma_free(buf);
+	/* Both drivers hear of it, with the whole buffer, before the memory goes. */
+	CU_ASSERT_EQUAL(a.calls, 1);
+	CU_ASSERT_EQUAL(b.calls, 1);
+	CU_ASSERT_PTR_EQUAL(a.buf, buf);
+	CU_ASSERT(a.len >= 8192);
+	plx_dma_unregister_free_hook(record_free, &a);
+	plx_dma_free(plx_dma_malloc(100, 0));
+	CU_ASSERT_EQUAL(a.calls, 1);
+	CU_ASSERT_EQUAL(b.calls, 2);
+	plx_dma_unregister_free_hook(record_free, &b);
+	plx_dma_free(NULL);
+	CU_ASSERT_EQUAL(b.calls, 2);
+
+	/* The table is bounded and slots come back. */
+	struct hook_seen many[PLX_DMA_FREE_HOOKS + 1];
+	int i;
+
+	for (i = 0; i < PLX_DMA_FREE_HOOKS; i++) {
+		CU_ASSERT_EQUAL(plx_dma_register_free_hook(record_free, &many[i]), 0);
+	}
+	CU_ASSERT_EQUAL(plx_dma_register_free_hook(record_free, &many[i]), -ENOSPC);
+	for (i = 0; i < PLX_DMA_FREE_HOOKS; i++) {
+		plx_dma_unregister_free_hook(record_free, &many[i]);
+	}
+	CU_ASSERT_EQUAL(plx_dma_register_free_hook(record_free, &a), 0);
+	plx_dma_unregister_free_hook(record_free, &a);
+}
+
 static const struct plx_ut_case cases[] = {
+    {"dma_free_hooks", test_dma_free_hooks},
     {"time_lazy_calibration", test_time_lazy_calibration},
     {"env_init", test_env_init},
     {"time_ticks", test_time_ticks},
