@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Transport addresses, ANA state names and NQN checks (include/pollux/nvmf.h). */
+/* Transport addresses, ANA state names and NQN checks (include/pollux/nvme.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,15 +7,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pollux/nvmf.h"
+#include "pollux/nvme.h"
+#include "pollux/util.h"
 
 static const struct {
-	enum plx_nvmf_trtype type;
+	int type;
 	const char *name;
 } g_trtypes[] = {
     {PLX_NVMF_TRTYPE_RDMA, "RDMA"},
     {PLX_NVMF_TRTYPE_FC, "FC"},
     {PLX_NVMF_TRTYPE_TCP, "TCP"},
+    {PLX_NVME_TRTYPE_PCIE, "PCIe"},
 };
 
 static const struct {
@@ -29,7 +31,7 @@ static const struct {
     {PLX_NVMF_ADRFAM_INTRA_HOST, "INTRA_HOST"},
 };
 
-const char *plx_nvme_trtype_str(enum plx_nvmf_trtype trtype)
+const char *plx_nvme_trtype_str(int trtype)
 {
 	for (size_t i = 0; i < sizeof(g_trtypes) / sizeof(g_trtypes[0]); i++) {
 		if (g_trtypes[i].type == trtype) {
@@ -61,14 +63,14 @@ int plx_nvme_trid_from_strings(struct plx_nvme_trid *trid, const char *trtype, c
 		}
 	}
 	if (i == sizeof(g_trtypes) / sizeof(g_trtypes[0])) {
-		snprintf(err, PLX_NVMF_ERR_LEN, "trtype: unknown transport type '%s'",
+		snprintf(err, PLX_NVME_ERR_LEN, "trtype: unknown transport type '%s'",
 			 trtype != NULL ? trtype : "");
 		return -EINVAL;
 	}
 	trid->trtype = g_trtypes[i].type;
 	snprintf(trid->trstring, sizeof(trid->trstring), "%s", g_trtypes[i].name);
 	if (traddr == NULL || traddr[0] == '\0' || strlen(traddr) > PLX_NVMF_TRADDR_MAX_LEN) {
-		snprintf(err, PLX_NVMF_ERR_LEN, "traddr: missing or too long");
+		snprintf(err, PLX_NVME_ERR_LEN, "traddr: missing or too long");
 		return -EINVAL;
 	}
 	snprintf(trid->traddr, sizeof(trid->traddr), "%s", traddr);
@@ -82,7 +84,7 @@ int plx_nvme_trid_from_strings(struct plx_nvme_trid *trid, const char *trtype, c
 			}
 		}
 		if (i == sizeof(g_adrfams) / sizeof(g_adrfams[0])) {
-			snprintf(err, PLX_NVMF_ERR_LEN, "adrfam: unknown address family '%s'",
+			snprintf(err, PLX_NVME_ERR_LEN, "adrfam: unknown address family '%s'",
 				 adrfam);
 			return -EINVAL;
 		}
@@ -93,12 +95,12 @@ int plx_nvme_trid_from_strings(struct plx_nvme_trid *trid, const char *trtype, c
 		long port = trsvcid != NULL ? strtol(trsvcid, &end, 10) : -1;
 
 		if (trsvcid == NULL || *end != '\0' || port <= 0 || port > 65535) {
-			snprintf(err, PLX_NVMF_ERR_LEN, "trsvcid: '%s' is not a TCP port",
+			snprintf(err, PLX_NVME_ERR_LEN, "trsvcid: '%s' is not a TCP port",
 				 trsvcid != NULL ? trsvcid : "");
 			return -EINVAL;
 		}
 		if (trid->adrfam != PLX_NVMF_ADRFAM_IPV4 && trid->adrfam != PLX_NVMF_ADRFAM_IPV6) {
-			snprintf(err, PLX_NVMF_ERR_LEN, "adrfam: TCP needs IPv4 or IPv6");
+			snprintf(err, PLX_NVME_ERR_LEN, "adrfam: TCP needs IPv4 or IPv6");
 			return -EINVAL;
 		}
 	}
@@ -171,4 +173,180 @@ bool plx_nvmf_nqn_is_valid(const char *nqn)
 		}
 	}
 	return true;
+}
+
+/*
+ * PCI addresses in the full "dddd:bb:dd.f" form (sysfs spelling), accepting the domain-less
+ * "bb:dd.f" too, so that parsed and scanned addresses compare equal.
+ */
+static int trid_normalize_pci(char *traddr, size_t len)
+{
+	unsigned int dom = 0, bus, dev, fn;
+	char tail;
+
+	if (sscanf(traddr, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) != 4) {
+		dom = 0;
+		if (sscanf(traddr, "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3) {
+			return -EINVAL;
+		}
+	}
+	if (dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7) {
+		return -EINVAL;
+	}
+	snprintf(traddr, len, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	return 0;
+}
+
+/* Keys SPDK's tools put in the same string for their own use: accepted and left to them. */
+static const char *const g_trid_foreign_keys[] = {"ns",	       "hostnqn",  "hostaddr",
+						  "hostsvcid", "priority", "alt_traddr"};
+
+static int trid_set(struct plx_nvme_trid *trid, const char *key, const char *val, bool *have_adrfam,
+		    char *err)
+{
+	size_t i;
+
+#define TRID_COPY(field)                                                                           \
+	do {                                                                                       \
+		if (strlen(val) >= sizeof(trid->field)) {                                          \
+			snprintf(err, PLX_NVME_ERR_LEN, "%s: value too long", key);                \
+			return -EINVAL;                                                            \
+		}                                                                                  \
+		snprintf(trid->field, sizeof(trid->field), "%s", val);                             \
+	} while (0)
+
+	if (strcasecmp(key, "trtype") == 0) {
+		for (i = 0; i < sizeof(g_trtypes) / sizeof(g_trtypes[0]); i++) {
+			if (strcasecmp(val, g_trtypes[i].name) == 0) {
+				trid->trtype = g_trtypes[i].type;
+				snprintf(trid->trstring, sizeof(trid->trstring), "%s",
+					 g_trtypes[i].name);
+				return 0;
+			}
+		}
+		snprintf(err, PLX_NVME_ERR_LEN, "trtype: unknown transport type '%.64s'", val);
+		return -EINVAL;
+	}
+	if (strcasecmp(key, "adrfam") == 0) {
+		for (i = 0; i < sizeof(g_adrfams) / sizeof(g_adrfams[0]); i++) {
+			if (strcasecmp(val, g_adrfams[i].name) == 0) {
+				trid->adrfam = g_adrfams[i].fam;
+				*have_adrfam = true;
+				return 0;
+			}
+		}
+		snprintf(err, PLX_NVME_ERR_LEN, "adrfam: unknown address family '%.64s'", val);
+		return -EINVAL;
+	}
+	if (strcasecmp(key, "traddr") == 0) {
+		TRID_COPY(traddr);
+		return 0;
+	}
+	if (strcasecmp(key, "trsvcid") == 0) {
+		TRID_COPY(trsvcid);
+		return 0;
+	}
+	if (strcasecmp(key, "subnqn") == 0) {
+		TRID_COPY(subnqn);
+		return 0;
+	}
+#undef TRID_COPY
+	for (i = 0; i < sizeof(g_trid_foreign_keys) / sizeof(g_trid_foreign_keys[0]); i++) {
+		if (strcasecmp(key, g_trid_foreign_keys[i]) == 0) {
+			return 0;
+		}
+	}
+	snprintf(err, PLX_NVME_ERR_LEN, "%.64s: unknown key", key);
+	return -EINVAL;
+}
+
+/* What a parsed trid needs beyond its syntax: a transport, an address, a usable port. */
+static int trid_check(struct plx_nvme_trid *trid, bool have_adrfam, char *err)
+{
+	char *end;
+	long port;
+
+	if (trid->trtype == 0) {
+		snprintf(err, PLX_NVME_ERR_LEN, "trtype: missing");
+		return -EINVAL;
+	}
+	if (trid->trtype == PLX_NVME_TRTYPE_PCIE) {
+		/* An empty PCIe address means every controller (probe). */
+		if (trid->traddr[0] != '\0' &&
+		    trid_normalize_pci(trid->traddr, sizeof(trid->traddr)) != 0) {
+			snprintf(err, PLX_NVME_ERR_LEN, "traddr: '%.64s' is not a PCI address",
+				 trid->traddr);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (trid->traddr[0] == '\0') {
+		snprintf(err, PLX_NVME_ERR_LEN, "traddr: missing");
+		return -EINVAL;
+	}
+	if (!have_adrfam) {
+		trid->adrfam =
+		    strchr(trid->traddr, ':') != NULL ? PLX_NVMF_ADRFAM_IPV6 : PLX_NVMF_ADRFAM_IPV4;
+	}
+	if (trid->trsvcid[0] != '\0') {
+		port = strtol(trid->trsvcid, &end, 10);
+		if (trid->trtype == PLX_NVMF_TRTYPE_TCP &&
+		    (*end != '\0' || port <= 0 || port > 65535)) {
+			snprintf(err, PLX_NVME_ERR_LEN, "trsvcid: '%.32s' is not a TCP port",
+				 trid->trsvcid);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int plx_nvme_trid_parse(struct plx_nvme_trid *trid, const char *str, char *err)
+{
+	bool have_adrfam = false;
+	const char *p = str;
+	int rc;
+
+	memset(trid, 0, sizeof(*trid));
+	if (str == NULL) {
+		snprintf(err, PLX_NVME_ERR_LEN, "trtype: missing");
+		return -EINVAL;
+	}
+	while (*p != '\0') {
+		char key[32], val[PLX_NVMF_TRADDR_MAX_LEN + 1];
+		size_t klen, vlen;
+
+		p += strspn(p, " \t\n");
+		if (*p == '\0') {
+			break;
+		}
+		/* The key ends at the first ':' or '='; a PCI address keeps its own colons. */
+		klen = strcspn(p, ":= \t\n");
+		if (p[klen] != ':' && p[klen] != '=') {
+			snprintf(err, PLX_NVME_ERR_LEN, "%.*s: expected key:value",
+				 (int)PLX_MIN(klen, (size_t)64), p);
+			return -EINVAL;
+		}
+		if (klen == 0 || klen >= sizeof(key)) {
+			snprintf(err, PLX_NVME_ERR_LEN, "'%.*s': bad key",
+				 (int)PLX_MIN(klen, (size_t)64), p);
+			return -EINVAL;
+		}
+		memcpy(key, p, klen);
+		key[klen] = '\0';
+		p += klen + 1;
+		vlen = strcspn(p, " \t\n");
+		if (vlen == 0 || vlen >= sizeof(val)) {
+			snprintf(err, PLX_NVME_ERR_LEN, "%s: %s value", key,
+				 vlen == 0 ? "missing" : "too long a");
+			return -EINVAL;
+		}
+		memcpy(val, p, vlen);
+		val[vlen] = '\0';
+		p += vlen;
+		rc = trid_set(trid, key, val, &have_adrfam, err);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return trid_check(trid, have_adrfam, err);
 }
