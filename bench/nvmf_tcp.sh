@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The NVMe-oF/TCP benchmark of docs/performance.md: pollux_tgt on one core serving a malloc
-# namespace on 127.0.0.1:4420, bench/nvmf_tcp_perf (the load generator until nvme_perf exists)
+# namespace on 127.0.0.1:4420, nvme_perf (Pollux's NVMe/TCP host driver, SPDK perf's options)
 # on another core; 4 KiB randread, then randwrite, at queue depth 64, each RUNS times; prints
 # every result line, then the median IOPS and p50/p99 latency with the command lines used.
 #
-# Usage: bench/nvmf_tcp.sh [BUILD]   (builds pollux_tgt and nvmf_tcp_perf there if needed)
+# Usage: bench/nvmf_tcp.sh [BUILD]   (builds pollux_tgt and nvme_perf there if needed)
 # Environment: RUNS (3), TIME (10 s), QD (64), IO_SIZE (4096), WORKLOADS ("randread randwrite"),
 #   MALLOC_MB (256), TGT_MASK (0x1), PERF_MASK (0x2), PERF_ARGS (extra, e.g. "-H -I" or "-P 2"),
 #   TGT_ARGS (extra pollux_tgt arguments, e.g. --poll), CONFIG (rpc: configure with
@@ -26,12 +26,12 @@ CONFIG=${CONFIG:-rpc}
 PORT=${PORT:-4420}
 NQN=nqn.2016-06.io.pollux:cnode1
 TGT=$BUILD/app/pollux_tgt/pollux_tgt
-PERF=$BUILD/bench/nvmf_tcp_perf
+PERF=$BUILD/app/nvme_perf/nvme_perf
 
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" >/dev/null
 fi
-ninja -C "$BUILD" app/pollux_tgt/pollux_tgt bench/nvmf_tcp_perf >/dev/null
+ninja -C "$BUILD" app/pollux_tgt/pollux_tgt app/nvme_perf/nvme_perf >/dev/null
 
 TMP=$(mktemp -d)
 SOCK=$TMP/rpc.sock
@@ -139,7 +139,7 @@ for w in $WORKLOADS; do
 		a=$(echo "$total" | awk '{ print $3 }')
 		b=$(awk '$1 == "50.00000%" { sub("us", "", $3); print $3 }' "$TMP/perf.out")
 		c=$(awk '$1 == "99.00000%" { sub("us", "", $3); print $3 }' "$TMP/perf.out")
-		busy=$(awk '/^initiator busy/ { print $3 }' "$TMP/perf.out")
+		busy=$(awk '/initiator busy/ { for (i = 1; i < NF; i++) if ($i == "busy") print $(i + 1) }' "$TMP/perf.out")
 		printf '  run %d: %9.0f IOPS %8.2f MiB/s  avg %8.2f us  p50 %8.2f us  p99 %8.2f us  initiator busy %s\n' \
 			"$i" "$a" "$(echo "$total" | awk '{ print $4 }')" "$(echo "$total" | awk '{ print $5 }')" "$b" "$c" "$busy"
 		iops+=("$a") p50+=("$b") p99+=("$c")

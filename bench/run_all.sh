@@ -31,5 +31,5 @@ echo "== the OS floor for that: bare eventfd + epoll_wait ping (median us): $TB 
 run oswake '$5' "$TB" oswake -t 3
 echo "== idle pollux_tgt CPU (% of one core over 10 s): bench/idle_cpu.sh $BUILD 10"
 RUNS=3 run idle_cpu '$2 + 0' bench/idle_cpu.sh "$BUILD" 10
-echo "== NVMe-oF/TCP: pollux_tgt on core 0, nvmf_tcp_perf on core 1, 4 KiB QD64 randread and randwrite: bench/nvmf_tcp.sh $BUILD"
+echo "== NVMe-oF/TCP: pollux_tgt on core 0, nvme_perf on core 1, 4 KiB QD64 randread and randwrite: bench/nvmf_tcp.sh $BUILD"
 RUNS=${NVMF_RUNS:-3} bench/nvmf_tcp.sh "$BUILD"
