@@ -7,6 +7,7 @@
  * command arrives. A held FIRST is marked by first_fused pointing at itself; once the SECOND
  * arrives the mark moves to the SECOND (first_fused = FIRST) and ctrlr_io.c runs the pair.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nvmf_internal.h"
@@ -141,6 +142,69 @@ bool nvmf_qpair_abort_held_fused_cid(struct nvmf_qpair *qpair, uint16_t cid)
 	return true;
 }
 
+/* ---- the error log (log page 0x01): newest entry first, error_count numbers them ---- */
+
+struct error_note {
+	struct nvmf_ctrlr *ctrlr;
+	struct plx_nvme_error_info_entry e;
+};
+
+static void ctrlr_record_error(struct nvmf_ctrlr *ctrlr, struct plx_nvme_error_info_entry *e)
+{
+	memmove(&ctrlr->error_log[1], &ctrlr->error_log[0],
+		sizeof(ctrlr->error_log) - sizeof(ctrlr->error_log[0]));
+	e->error_count = ++ctrlr->error_count;
+	ctrlr->error_log[0] = *e;
+}
+
+static void error_note_on_ctrlr(void *arg)
+{
+	struct error_note *note = arg;
+
+	ctrlr_record_error(note->ctrlr, &note->e);
+	free(note);
+}
+
+/*
+ * A command failed: note it in its controller's error log. Only failures of commands the
+ * host sent on a live queue count (not aborts while a queue is torn down). The log belongs to
+ * the controller's thread; an I/O queue elsewhere sends the entry there, and that message
+ * arrives before the queue's own "remove", so the controller is still there. Errors are rare:
+ * the allocation is fine here.
+ */
+static void request_note_error(struct nvmf_request *req)
+{
+	struct nvmf_qpair *qpair = req->qpair;
+	struct nvmf_ctrlr *ctrlr = qpair->ctrlr;
+	struct plx_nvme_error_info_entry e = {0};
+	struct error_note *note;
+
+	if (ctrlr == NULL || qpair->state != NVMF_QPAIR_ENABLED) {
+		return;
+	}
+	e.sqid = qpair->qid;
+	e.cid = req->cmd->cid;
+	e.status = req->rsp->status;
+	e.error_location = 0xffff; /* not reported */
+	e.nsid = req->cmd->nsid;
+	e.lba = (uint64_t)req->cmd->cdw11 << 32 | req->cmd->cdw10;
+	e.trtype = (uint8_t)qpair->transport->ops->trtype;
+	if (plx_get_thread() == ctrlr->thread) {
+		ctrlr_record_error(ctrlr, &e);
+		return;
+	}
+	note = malloc(sizeof(*note));
+	if (note == NULL) {
+		return; /* the log is best effort; the command's own status still reaches the host
+			 */
+	}
+	note->ctrlr = ctrlr;
+	note->e = e;
+	if (plx_thread_send_msg(ctrlr->thread, error_note_on_ctrlr, note) != 0) {
+		free(note);
+	}
+}
+
 void nvmf_request_complete(struct nvmf_request *req)
 {
 	struct nvmf_qpair *qpair = req->qpair;
@@ -156,6 +220,9 @@ void nvmf_request_complete(struct nvmf_request *req)
 		qpair->sq_head = 0;
 	}
 	rsp->sqhd = qpair->sq_head;
+	if (plx_unlikely(rsp->status.sc != 0 || rsp->status.sct != 0)) {
+		request_note_error(req);
+	}
 	TAILQ_REMOVE(&qpair->outstanding, req, link);
 	qpair->outstanding_count--;
 	if (qpair->qid != 0) {

@@ -126,6 +126,15 @@ static void test_bad_io(void)
 	CU_ASSERT_EQUAL(io_run(f.io, 0x7c, 1, 0, 1, NULL, 0),
 			UT_SC(GEN, PLX_NVME_SC_INVALID_OPCODE));
 	CU_ASSERT_EQUAL(g_env->pg_ns[1][0].io_outstanding, 0);
+	/* Each failure reached the controller's error log, newest first, numbered. */
+	ut_poll_threads();
+	CU_ASSERT_EQUAL(f.ctrlr->error_count, 7);
+	CU_ASSERT_EQUAL(f.ctrlr->error_log[0].error_count, 7);
+	CU_ASSERT_EQUAL(f.ctrlr->error_log[0].sqid, 1);
+	CU_ASSERT_EQUAL(f.ctrlr->error_log[0].status.sc, PLX_NVME_SC_INVALID_OPCODE);
+	CU_ASSERT_EQUAL(f.ctrlr->error_log[6].error_count, 1);
+	CU_ASSERT_EQUAL(f.ctrlr->error_log[6].status.sc, PLX_NVME_SC_LBA_OUT_OF_RANGE);
+	CU_ASSERT_EQUAL(f.ctrlr->error_log[6].nsid, 1);
 	io_teardown(&f);
 }
 
