@@ -142,13 +142,6 @@ static void nvmf_subsystem_fini(void)
 
 /* ---- save_config ---- */
 
-static json_t *trid_json(const struct plx_nvme_trid *trid)
-{
-	return json_pack("{s:s, s:s, s:s, s:s}", "trtype", plx_nvme_trtype_str(trid->trtype),
-			 "adrfam", plx_nvme_adrfam_str(trid->adrfam), "traddr", trid->traddr,
-			 "trsvcid", trid->trsvcid);
-}
-
 static void add_method(json_t *config, const char *method, json_t *params)
 {
 	json_array_append_new(config, json_pack("{s:s, s:o}", "method", method, "params", params));
@@ -249,7 +242,7 @@ static void write_subsystem(json_t *config, struct nvmf_subsystem *s)
 	{
 		add_method(config, "nvmf_subsystem_add_listener",
 			   json_pack("{s:s, s:o, s:b}", "nqn", nqn, "listen_address",
-				     trid_json(&l->trid), "secure_channel", 0));
+				     nvmf_rpc_trid_json(&l->trid), "secure_channel", 0));
 		if (!s->ana_reporting) {
 			continue;
 		}
@@ -258,11 +251,11 @@ static void write_subsystem(json_t *config, struct nvmf_subsystem *s)
 			if (l->ana_state[g - 1] == PLX_NVME_ANA_OPTIMIZED_STATE) {
 				continue;
 			}
-			add_method(config, "nvmf_subsystem_listener_set_ana_state",
-				   json_pack("{s:s, s:o, s:s, s:i}", "nqn", s->subnqn,
-					     "listen_address", trid_json(&l->trid), "ana_state",
-					     plx_nvme_ana_state_str(l->ana_state[g - 1]),
-					     "anagrpid", g));
+			add_method(
+			    config, "nvmf_subsystem_listener_set_ana_state",
+			    json_pack("{s:s, s:o, s:s, s:i}", "nqn", s->subnqn, "listen_address",
+				      nvmf_rpc_trid_json(&l->trid), "ana_state",
+				      plx_nvme_ana_state_str(l->ana_state[g - 1]), "anagrpid", g));
 		}
 	}
 }
@@ -309,11 +302,7 @@ static void nvmf_write_config(json_t *config)
 	}
 	TAILQ_FOREACH(r, &tgt->referrals, link)
 	{
-		json_t *p =
-		    json_pack("{s:o, s:b, s:s}", "address", trid_json(&r->trid), "secure_channel",
-			      r->secure_channel, "subnqn", r->trid.subnqn);
-
-		add_method(config, "nvmf_discovery_add_referral", p);
+		add_method(config, "nvmf_discovery_add_referral", nvmf_rpc_referral_json(r));
 	}
 }
 

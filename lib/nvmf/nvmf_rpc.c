@@ -600,6 +600,12 @@ json_t *nvmf_rpc_trid_json(const struct plx_nvme_trid *trid)
 			 "trsvcid", trid->trsvcid);
 }
 
+json_t *nvmf_rpc_referral_json(const struct nvmf_referral *r)
+{
+	return json_pack("{s:o, s:b, s:s}", "address", nvmf_rpc_trid_json(&r->trid),
+			 "secure_channel", r->secure_channel, "subnqn", r->trid.subnqn);
+}
+
 static json_t *subsystem_json(struct nvmf_subsystem *s)
 {
 	json_t *o = json_object(), *arr;

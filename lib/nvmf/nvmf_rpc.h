@@ -20,6 +20,8 @@ void nvmf_rpc_send_rc(struct plx_jsonrpc_request *req, int rc, const char *err);
 /* An nvmf_done_cb answering true or the error. */
 void nvmf_rpc_done_bool(void *cb_arg, int rc);
 json_t *nvmf_rpc_trid_json(const struct plx_nvme_trid *trid);
+/* {address, secure_channel, subnqn}: nvmf_discovery_get_referrals and save_config alike. */
+json_t *nvmf_rpc_referral_json(const struct nvmf_referral *r);
 /* The names of a bit set: which 0 discovery filters, 1 DH-HMAC-CHAP digests, 2 DH groups. */
 json_t *nvmf_rpc_name_set_json(uint32_t bits, int which);
 

@@ -511,10 +511,7 @@ static void rpc_nvmf_discovery_get_referrals(struct plx_jsonrpc_request *req, co
 		arr = json_array();
 		TAILQ_FOREACH(r, &nvmf_get_tgt()->referrals, link)
 		{
-			json_array_append_new(arr, json_pack("{s:o, s:b, s:s}", "address",
-							     nvmf_rpc_trid_json(&r->trid),
-							     "secure_channel", r->secure_channel,
-							     "subnqn", r->trid.subnqn));
+			json_array_append_new(arr, nvmf_rpc_referral_json(r));
 		}
 		plx_jsonrpc_send_result(req, arr);
 	}
