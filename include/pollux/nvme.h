@@ -98,6 +98,12 @@ struct plx_nvme_ctrlr_opts {
 	uint32_t command_timeout_ms;		/* 0: none; else abort, then reset on expiry */
 	uint32_t transport_retry_count;		/* resubmits of retryable (no DNR) failures */
 	bool disable_sq_doorbell_batching;	/* PCIe: ring per command (for comparison runs) */
+	/*
+	 * Never reset on its own: a command that expired twice marks the controller failed
+	 * instead (the admin poll returns -ENXIO) and the owner decides (the nvme bdev resets
+	 * every path itself, qpairs first, because they live on other threads).
+	 */
+	bool disable_auto_reset;
 };
 
 /*
@@ -134,6 +140,8 @@ int plx_nvme_probe(const struct plx_nvme_trid *trid, void *cb_ctx, plx_nvme_prob
 int plx_nvme_detach(struct plx_nvme_ctrlr *ctrlr);
 
 const struct plx_nvme_trid *plx_nvme_ctrlr_get_trid(const struct plx_nvme_ctrlr *ctrlr);
+/* The host NQN the controller was connected with (the generated one when none was given). */
+const char *plx_nvme_ctrlr_get_hostnqn(const struct plx_nvme_ctrlr *ctrlr);
 const struct plx_nvme_ctrlr_data *plx_nvme_ctrlr_get_data(const struct plx_nvme_ctrlr *ctrlr);
 union plx_nvme_cap plx_nvme_ctrlr_get_cap(const struct plx_nvme_ctrlr *ctrlr);
 union plx_nvme_vs plx_nvme_ctrlr_get_vs(const struct plx_nvme_ctrlr *ctrlr);
@@ -203,7 +211,14 @@ struct plx_nvme_io_qpair_opts {
 void plx_nvme_ctrlr_get_default_io_qpair_opts(struct plx_nvme_ctrlr *ctrlr,
 					      struct plx_nvme_io_qpair_opts *opts);
 
-/* Allocate and connect an I/O queue pair owned by the calling thread; NULL on failure. */
+/*
+ * Allocate and connect an I/O queue pair owned by the calling thread; NULL on failure.
+ * Allocating and freeing qpairs may happen on any thread, also while the controller's owner
+ * polls its admin queue: they serialise with the admin queue on the controller's lock (a
+ * control-path lock; nothing on the I/O path takes it). The I/O path of a qpair stays its
+ * owner's alone. Freeing completes the qpair's outstanding commands (aborted) on the calling
+ * thread, so free a qpair on the thread that polls it.
+ */
 struct plx_nvme_qpair *plx_nvme_ctrlr_alloc_io_qpair(struct plx_nvme_ctrlr *ctrlr,
 						     const struct plx_nvme_io_qpair_opts *opts);
 int plx_nvme_ctrlr_free_io_qpair(struct plx_nvme_qpair *qpair);

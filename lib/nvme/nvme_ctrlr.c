@@ -119,10 +119,12 @@ int nvme_ctrlr_cmd_admin_sync(struct plx_nvme_ctrlr *ctrlr, const struct plx_nvm
 	struct nvme_sync_ctx ctx = {0};
 	int rc;
 
+	pthread_mutex_lock(&ctrlr->lock);
 	rc = nvme_qpair_submit_cmd(ctrlr->adminq, cmd, buf, len, nvme_sync_done, &ctx);
 	if (rc == 0) {
 		rc = nvme_ctrlr_poll_until(ctrlr, &ctx.done);
 	}
+	pthread_mutex_unlock(&ctrlr->lock);
 	if (cpl != NULL) {
 		*cpl = ctx.cpl;
 	}
@@ -734,7 +736,18 @@ static void nvme_ctrlr_destroy(struct plx_nvme_ctrlr *ctrlr)
 	ctrlr->ns = NULL;
 	free(ctrlr->free_qids);
 	ctrlr->free_qids = NULL;
+	pthread_mutex_destroy(&ctrlr->lock);
 	ctrlr->transport->ctrlr_destruct(ctrlr);
+}
+
+void nvme_ctrlr_lock_init(struct plx_nvme_ctrlr *ctrlr)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&ctrlr->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 }
 
 struct plx_nvme_ctrlr *plx_nvme_connect(const struct plx_nvme_trid *trid,
@@ -875,7 +888,7 @@ static int nvme_ctrlr_reconnect_io_qpairs(struct plx_nvme_ctrlr *ctrlr, char *er
 	return first;
 }
 
-int plx_nvme_ctrlr_reset(struct plx_nvme_ctrlr *ctrlr)
+static int nvme_ctrlr_reset_locked(struct plx_nvme_ctrlr *ctrlr)
 {
 	char err[PLX_NVME_ERR_LEN];
 	struct plx_nvme_qpair *qpair;
@@ -914,16 +927,34 @@ failed:
 	return rc;
 }
 
+int plx_nvme_ctrlr_reset(struct plx_nvme_ctrlr *ctrlr)
+{
+	int rc;
+
+	pthread_mutex_lock(&ctrlr->lock);
+	rc = nvme_ctrlr_reset_locked(ctrlr);
+	pthread_mutex_unlock(&ctrlr->lock);
+	return rc;
+}
+
 void nvme_ctrlr_reset_if_requested(struct plx_nvme_ctrlr *ctrlr)
 {
-	if (ctrlr->reset_requested && ctrlr->state == NVME_CTRLR_READY) {
-		plx_nvme_ctrlr_reset(ctrlr);
+	if (!ctrlr->reset_requested || ctrlr->state != NVME_CTRLR_READY) {
+		return;
 	}
+	if (ctrlr->opts.disable_auto_reset) {
+		/* The owner resets (see the option): failing the controller is how it learns. */
+		PLX_ERRLOG("%s: a command expired twice: controller failed\n", ctrlr->trid.traddr);
+		ctrlr->reset_requested = false;
+		ctrlr->state = NVME_CTRLR_FAILED;
+		return;
+	}
+	plx_nvme_ctrlr_reset(ctrlr);
 }
 
 /* ---- the admin poll ---- */
 
-int32_t plx_nvme_ctrlr_process_admin_completions(struct plx_nvme_ctrlr *ctrlr)
+static int32_t nvme_ctrlr_process_admin_locked(struct plx_nvme_ctrlr *ctrlr)
 {
 	int32_t rc;
 
@@ -943,6 +974,16 @@ int32_t plx_nvme_ctrlr_process_admin_completions(struct plx_nvme_ctrlr *ctrlr)
 	}
 	nvme_ctrlr_reset_if_requested(ctrlr);
 	return ctrlr->state == NVME_CTRLR_FAILED ? -ENXIO : rc;
+}
+
+int32_t plx_nvme_ctrlr_process_admin_completions(struct plx_nvme_ctrlr *ctrlr)
+{
+	int32_t rc;
+
+	pthread_mutex_lock(&ctrlr->lock);
+	rc = nvme_ctrlr_process_admin_locked(ctrlr);
+	pthread_mutex_unlock(&ctrlr->lock);
+	return rc;
 }
 
 /* ---- I/O qpairs ---- */
@@ -977,8 +1018,9 @@ static void nvme_io_qpair_resolve_opts(struct plx_nvme_ctrlr *ctrlr,
 	}
 }
 
-struct plx_nvme_qpair *plx_nvme_ctrlr_alloc_io_qpair(struct plx_nvme_ctrlr *ctrlr,
-						     const struct plx_nvme_io_qpair_opts *opts)
+static struct plx_nvme_qpair *
+nvme_ctrlr_alloc_io_qpair_locked(struct plx_nvme_ctrlr *ctrlr,
+				 const struct plx_nvme_io_qpair_opts *opts)
 {
 	const struct nvme_transport_ops *t = ctrlr->transport;
 	struct plx_nvme_io_qpair_opts o;
@@ -1026,6 +1068,17 @@ struct plx_nvme_qpair *plx_nvme_ctrlr_alloc_io_qpair(struct plx_nvme_ctrlr *ctrl
 	return qpair;
 }
 
+struct plx_nvme_qpair *plx_nvme_ctrlr_alloc_io_qpair(struct plx_nvme_ctrlr *ctrlr,
+						     const struct plx_nvme_io_qpair_opts *opts)
+{
+	struct plx_nvme_qpair *qpair;
+
+	pthread_mutex_lock(&ctrlr->lock);
+	qpair = nvme_ctrlr_alloc_io_qpair_locked(ctrlr, opts);
+	pthread_mutex_unlock(&ctrlr->lock);
+	return qpair;
+}
+
 int plx_nvme_ctrlr_free_io_qpair(struct plx_nvme_qpair *qpair)
 {
 	struct plx_nvme_ctrlr *ctrlr;
@@ -1034,8 +1087,10 @@ int plx_nvme_ctrlr_free_io_qpair(struct plx_nvme_qpair *qpair)
 		return -EINVAL;
 	}
 	ctrlr = qpair->ctrlr;
+	/* Outstanding commands complete here, on the owner's thread, before the lock. */
 	qpair->state = NVME_QPAIR_DISCONNECTED;
 	nvme_qpair_abort_all(qpair, true);
+	pthread_mutex_lock(&ctrlr->lock);
 	ctrlr->transport->qpair_disconnect(ctrlr, qpair);
 	TAILQ_REMOVE(&ctrlr->io_qpairs, qpair, link);
 	if (qpair->id <= ctrlr->num_io_queues) {
@@ -1043,6 +1098,7 @@ int plx_nvme_ctrlr_free_io_qpair(struct plx_nvme_qpair *qpair)
 	}
 	nvme_qpair_fini(qpair);
 	ctrlr->transport->qpair_destroy(ctrlr, qpair);
+	pthread_mutex_unlock(&ctrlr->lock);
 	return 0;
 }
 
@@ -1051,6 +1107,11 @@ int plx_nvme_ctrlr_free_io_qpair(struct plx_nvme_qpair *qpair)
 const struct plx_nvme_trid *plx_nvme_ctrlr_get_trid(const struct plx_nvme_ctrlr *ctrlr)
 {
 	return &ctrlr->trid;
+}
+
+const char *plx_nvme_ctrlr_get_hostnqn(const struct plx_nvme_ctrlr *ctrlr)
+{
+	return ctrlr->opts.hostnqn;
 }
 
 const struct plx_nvme_ctrlr_data *plx_nvme_ctrlr_get_data(const struct plx_nvme_ctrlr *ctrlr)

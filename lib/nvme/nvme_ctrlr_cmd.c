@@ -7,7 +7,12 @@
 int plx_nvme_ctrlr_cmd_admin_raw(struct plx_nvme_ctrlr *ctrlr, const struct plx_nvme_cmd *cmd,
 				 void *buf, uint32_t len, plx_nvme_cmd_cb cb, void *cb_arg)
 {
-	return nvme_qpair_submit_cmd(ctrlr->adminq, cmd, buf, len, cb, cb_arg);
+	int rc;
+
+	pthread_mutex_lock(&ctrlr->lock);
+	rc = nvme_qpair_submit_cmd(ctrlr->adminq, cmd, buf, len, cb, cb_arg);
+	pthread_mutex_unlock(&ctrlr->lock);
+	return rc;
 }
 
 void nvme_cmd_get_log_page(struct plx_nvme_cmd *cmd, uint8_t lid, uint8_t lsp, bool rae,

@@ -20,6 +20,7 @@
 #ifndef POLLUX_NVME_INTERNAL_H
 #define POLLUX_NVME_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -155,6 +156,12 @@ struct plx_nvme_ctrlr {
 	bool ns_rescan_pending;
 
 	/* Core-private (nvme_ctrlr.c): transports leave these alone. */
+	/*
+	 * Serialises the admin queue and the qpair list between the owner's admin poll and
+	 * other threads allocating or freeing I/O qpairs (or sending an Abort for a timed-out
+	 * command). Recursive: a reset under it runs blocking admin commands that take it again.
+	 */
+	pthread_mutex_t lock;
 	struct plx_nvme_cpl aer_events[NVME_MAX_ASYNC_EVENTS]; /* completed AERs not yet handled */
 	uint32_t num_aer_events;
 	bool in_aer_handling;
@@ -175,6 +182,7 @@ struct nvme_transport_ops {
 	 * core then enables through Property Set); PCIe: map BAR0, disable (CC.EN 0, wait RDY 0),
 	 * allocate the admin queues and program AQA/ASQ/ACQ. Copies trid and opts into the
 	 * controller and sets ctrlr->transport, ->adminq, ->cntlid (fabrics). NULL with err.
+	 * Calls nvme_ctrlr_lock_init on the new controller first.
 	 */
 	struct plx_nvme_ctrlr *(*ctrlr_construct)(const struct plx_nvme_trid *trid,
 						  const struct plx_nvme_ctrlr_opts *opts,
@@ -240,6 +248,10 @@ void nvme_qpair_fini(struct plx_nvme_qpair *qpair);
 /* The transport finished req with cpl (from process_completions). */
 void nvme_qpair_complete_request(struct plx_nvme_qpair *qpair, struct nvme_request *req,
 				 const struct plx_nvme_cpl *cpl);
+
+/* ctrlr_construct calls this right after allocating the controller (before any admin
+ * command: fabrics send Connect from construct). */
+void nvme_ctrlr_lock_init(struct plx_nvme_ctrlr *ctrlr);
 
 /* Mark the qpair (and, for the admin qpair, the controller) failed. */
 void nvme_qpair_set_failed(struct plx_nvme_qpair *qpair);

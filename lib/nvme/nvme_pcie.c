@@ -199,6 +199,7 @@ static struct plx_nvme_ctrlr *pcie_ctrlr_construct(const struct plx_nvme_trid *t
 		snprintf(err, PLX_NVME_ERR_LEN, "out of memory");
 		return NULL;
 	}
+	nvme_ctrlr_lock_init(&pc->ctrlr);
 	if (pcie_dev_open(&pc->dev, trid->traddr, err) != 0) {
 		free(pc);
 		return NULL;

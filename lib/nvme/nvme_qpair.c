@@ -295,9 +295,12 @@ static void nvme_request_expired(struct plx_nvme_qpair *qpair, struct nvme_reque
 	abort.cdw10 = (uint32_t)qpair->id | ((uint32_t)req->transport_cid << 16);
 	PLX_WARNLOG("command (qid %u cid %u opc 0x%02x) timed out: sending Abort\n", qpair->id,
 		    req->transport_cid, req->cmd.opc);
+	/* This may be an I/O qpair's thread: the admin queue is the owner's, hence the lock. */
+	pthread_mutex_lock(&ctrlr->lock);
 	if (nvme_qpair_submit_cmd(ctrlr->adminq, &abort, NULL, 0, nvme_abort_done, NULL) != 0) {
 		ctrlr->reset_requested = true;
 	}
+	pthread_mutex_unlock(&ctrlr->lock);
 }
 
 /* Scan for expired commands a few times per timeout period, not on every poll. */
@@ -353,7 +356,9 @@ int32_t plx_nvme_qpair_process_completions(struct plx_nvme_qpair *qpair, uint32_
 	int32_t rc = nvme_qpair_process(qpair, max);
 
 	if (plx_unlikely(qpair->ctrlr->reset_requested)) {
+		pthread_mutex_lock(&qpair->ctrlr->lock);
 		nvme_ctrlr_reset_if_requested(qpair->ctrlr);
+		pthread_mutex_unlock(&qpair->ctrlr->lock);
 	}
 	return rc;
 }

@@ -545,6 +545,13 @@ static int rx_on_pdu(void *ctx, struct nvme_tcp_rx *rx)
 		if (slot == NULL || slot->state != SLOT_ACTIVE) {
 			return rx_bad(tq, "CapsuleResp for unknown cid %u%.0u", cpl.cid, 0);
 		}
+		/* Success with data missing would hand the caller a buffer the controller never
+		 * filled (a stale or duplicate completion): fail instead. */
+		if (slot->xfer == PLX_NVME_DATA_CONTROLLER_TO_HOST && slot->c2h_next != slot->len &&
+		    !plx_nvme_cpl_is_error(&cpl)) {
+			return rx_bad(tq, "CapsuleResp: success after %u of %u bytes of data",
+				      slot->c2h_next, slot->len);
+		}
 		slot_completed(tq, slot, &cpl);
 		return 0;
 	case PLX_NVME_TCP_PDU_C2H_DATA:
@@ -1014,6 +1021,7 @@ static struct plx_nvme_ctrlr *tcp_ctrlr_construct(const struct plx_nvme_trid *tr
 		snprintf(err, PLX_NVME_ERR_LEN, "out of memory");
 		return NULL;
 	}
+	nvme_ctrlr_lock_init(ctrlr);
 	ctrlr->transport = &g_nvme_tcp_ops;
 	ctrlr->trid = *trid;
 	ctrlr->opts = *opts;

@@ -172,6 +172,7 @@ static struct plx_nvme_ctrlr *fake_construct(const struct plx_nvme_trid *trid,
 		return NULL;
 	}
 	fc = calloc(1, sizeof(*fc));
+	nvme_ctrlr_lock_init(&fc->c);
 	aq = fake_qpair_alloc();
 	fc->cc = g_dev.initial_cc;
 	fc->c.transport = nvme_transport_find(FAKE_TRTYPE);
