@@ -3,8 +3,9 @@
  * The NVMe/TCP host transport against a scripted fake controller (a thread with plain
  * sockets): R2T split into many H2CData PDUs (maxh2cdata 4096), C2HData with padding,
  * digests; and a controller that misbehaves (unknown cid, data out of range, R2T for a read,
- * a host-only PDU type, bad digests, C2HTermReq, EOF, rejected Connect, bad ICResp): the
- * queue pair fails, every command completes with ABORTED_SQ_DELETION, nothing crashes.
+ * a host-only PDU type, bad digests, C2HTermReq, EOF, a successful read completion without
+ * all its data, rejected Connect, bad ICResp): the queue pair fails, every command completes
+ * with ABORTED_SQ_DELETION, nothing crashes.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,6 +32,8 @@ enum mode {
 	M_BAD_DDGST,
 	M_BAD_HDGST,
 	M_SUCCESS_NO_LAST,
+	M_RESP_NO_DATA,
+	M_RESP_SHORT_DATA,
 	M_ADMIN_BAD_PFV,
 	M_ADMIN_REJECT,
 };
@@ -297,6 +300,15 @@ static void misbehave(struct fake *f, int fd, struct plx_nvme_cmd *cmd)
 		c2h.datal = 4096;
 		send_pdu(f, fd, &c2h, 24, f->disk, 4096, PLX_NVME_TCP_C2H_DATA_FLAGS_SUCCESS, 0,
 			 false);
+		break;
+	case M_RESP_SHORT_DATA:
+		/* 512 of the read's 4096 bytes, then a successful completion. */
+		c2h.datal = 512;
+		send_pdu(f, fd, &c2h, 24, f->disk, 512, 0, 0, false);
+		send_rsp(f, fd, cmd->cid, 0, 0, 0);
+		break;
+	case M_RESP_NO_DATA:
+		send_rsp(f, fd, cmd->cid, 0, 0, 0);
 		break;
 	default:
 		break;
@@ -588,6 +600,9 @@ static void test_bad_pdus(void)
 	bad_run(M_TERM_REQ, false, false);
 	bad_run(M_CLOSE, false, false);
 	bad_run(M_SUCCESS_NO_LAST, false, false);
+	/* A successful read completion without (all) its data is not a read. */
+	bad_run(M_RESP_NO_DATA, false, false);
+	bad_run(M_RESP_SHORT_DATA, false, false);
 	bad_run(M_BAD_DDGST, true, true);
 	bad_run(M_BAD_HDGST, true, false);
 }
