@@ -2,6 +2,8 @@
 """bdev modules' methods (the layer's own are in bdev_core.py). One section per module, each
 with its functions and an add_parsers_<module>(sub) registering its rpc.py sub-commands."""
 
+import argparse
+
 
 # ---- null ----
 
@@ -364,9 +366,264 @@ def add_parsers_split(sub):
 
 # ---- end split ----
 
+# ---- nvme ----
+
+def _set_given(params, pairs):
+    for k, v in pairs:
+        if v is not None:
+            params[k] = v
+    return params
+
+
+def _multipath_opts(policy=None, selector=None, min_io=None):
+    mp = _set_given({}, (('policy', policy), ('selector', selector), ('min_io', min_io)))
+    return mp or None
+
+
+def bdev_nvme_set_options(client, **kw):
+    """Every keyword is a parameter of bdev_nvme_set_options (None: not sent, so it keeps its
+    current value); policy/selector/min_io are grouped into multipath_opts."""
+    mp = _multipath_opts(kw.pop('policy', None), kw.pop('selector', None), kw.pop('min_io', None))
+    params = _set_given({}, kw.items())
+    if mp is not None:
+        params['multipath_opts'] = mp
+    return client.call('bdev_nvme_set_options', params)
+
+
+def bdev_nvme_set_hotplug(client, enable, period_us=None):
+    return client.call('bdev_nvme_set_hotplug',
+                       _set_given({'enable': enable}, (('period_us', period_us),)))
+
+
+def bdev_nvme_attach_controller(client, name, trtype, traddr, **kw):
+    """Returns the names of the bdevs created. Keywords as the method's parameters; policy,
+    selector and min_io go into multipath_opts."""
+    mp = _multipath_opts(kw.pop('policy', None), kw.pop('selector', None), kw.pop('min_io', None))
+    params = _set_given({'name': name, 'trtype': trtype, 'traddr': traddr}, kw.items())
+    if mp is not None:
+        params['multipath_opts'] = mp
+    return client.call('bdev_nvme_attach_controller', params)
+
+
+def bdev_nvme_detach_controller(client, name, trtype=None, traddr=None, adrfam=None,
+                                trsvcid=None, subnqn=None, hostaddr=None, hostsvcid=None):
+    return client.call('bdev_nvme_detach_controller', _set_given({'name': name}, (
+        ('trtype', trtype), ('traddr', traddr), ('adrfam', adrfam), ('trsvcid', trsvcid),
+        ('subnqn', subnqn), ('hostaddr', hostaddr), ('hostsvcid', hostsvcid))))
+
+
+def bdev_nvme_get_controllers(client, name=None):
+    return client.call('bdev_nvme_get_controllers', _set_given({}, (('name', name),)))
+
+
+def bdev_nvme_get_io_paths(client, name=None):
+    return client.call('bdev_nvme_get_io_paths', _set_given({}, (('name', name),)))
+
+
+def bdev_nvme_set_multipath_policy(client, name, policy, selector=None, rr_min_io=None):
+    return client.call('bdev_nvme_set_multipath_policy', _set_given(
+        {'name': name, 'policy': policy}, (('selector', selector), ('rr_min_io', rr_min_io))))
+
+
+def bdev_nvme_reset_controller(client, name, cntlid=None):
+    return client.call('bdev_nvme_reset_controller',
+                       _set_given({'name': name}, (('cntlid', cntlid),)))
+
+
+def _comma_list(text):
+    return [s for s in text.split(',') if s]
+
+
+def _print_names(names):
+    # As SPDK's rpc.py: the bdev names on one line, so scripts can capture them.
+    print(' '.join(names))
+
+
+# bdev_nvme_set_options flags: (flags, dest, type or action). Absent flags send nothing.
+_SET_OPTIONS_FLAGS = (
+    (('-a', '--action-on-timeout'), 'action_on_timeout', 'timeout action: none, reset, abort'),
+    (('-t', '--timeout-us'), 'timeout_us', int),
+    (('--timeout-admin-us',), 'timeout_admin_us', int),
+    (('-k', '--keep-alive-timeout-ms'), 'keep_alive_timeout_ms', int),
+    (('--arbitration-burst',), 'arbitration_burst', int),
+    (('--low-priority-weight',), 'low_priority_weight', int),
+    (('--medium-priority-weight',), 'medium_priority_weight', int),
+    (('--high-priority-weight',), 'high_priority_weight', int),
+    (('-p', '--nvme-adminq-poll-period-us'), 'nvme_adminq_poll_period_us', int),
+    (('-i', '--nvme-ioq-poll-period-us'), 'nvme_ioq_poll_period_us', int),
+    (('-s', '--io-queue-requests'), 'io_queue_requests', int),
+    (('-c', '--transport-retry-count'), 'transport_retry_count', int),
+    (('-r', '--bdev-retry-count'), 'bdev_retry_count', int),
+    (('-e', '--transport-ack-timeout'), 'transport_ack_timeout', int),
+    (('-l', '--ctrlr-loss-timeout-sec'), 'ctrlr_loss_timeout_sec', int),
+    (('-o', '--reconnect-delay-sec'), 'reconnect_delay_sec', int),
+    (('-u', '--fast-io-fail-timeout-sec'), 'fast_io_fail_timeout_sec', int),
+    (('--transport-tos',), 'transport_tos', int),
+    (('-q', '--rdma-srq-size'), 'rdma_srq_size', int),
+    (('--rdma-max-cq-size',), 'rdma_max_cq_size', int),
+    (('--rdma-cm-event-timeout-ms',), 'rdma_cm_event_timeout_ms', int),
+    (('--tcp-connect-timeout-ms',), 'tcp_connect_timeout_ms', int),
+    (('--dhchap-digests',), 'dhchap_digests', _comma_list),
+    (('--dhchap-dhgroups',), 'dhchap_dhgroups', _comma_list),
+    (('--min-io',), 'min_io', int),
+)
+_SET_OPTIONS_SWITCHES = (
+    (('-f', '--disable-auto-failback'), 'disable_auto_failback'),
+    (('--generate-uuids',), 'generate_uuids'),
+    (('-m', '--nvme-error-stat'), 'nvme_error_stat'),
+    (('--io-path-stat',), 'io_path_stat'),
+    (('--allow-accel-sequence',), 'allow_accel_sequence'),
+    (('--enable-flush',), 'enable_flush'),
+)
+_SET_OPTIONS_DESTS = ([d for _, d, _ in _SET_OPTIONS_FLAGS] + [d for _, d in _SET_OPTIONS_SWITCHES]
+                      + ['delay_cmd_submit', 'rdma_umr_per_io', 'policy', 'selector'])
+
+
+def _add_set_options_parser(sub):
+    p = sub.add_parser('bdev_nvme_set_options',
+                       help='Set the nvme bdev module\'s global options (before any controller '
+                       'is attached); omitted options keep their values')
+    for flags, dest, kind in _SET_OPTIONS_FLAGS:
+        if isinstance(kind, str):
+            p.add_argument(*flags, dest=dest, choices=['none', 'reset', 'abort'], help=kind)
+        else:
+            p.add_argument(*flags, dest=dest, type=kind)
+    for flags, dest in _SET_OPTIONS_SWITCHES:
+        p.add_argument(*flags, dest=dest, action='store_true', default=None)
+    p.add_argument('-d', '--disable-delay-cmd-submit', dest='delay_cmd_submit',
+                   action='store_false', default=None,
+                   help='submit each command at once (no doorbell/PDU batching)')
+    p.add_argument('--rdma-umr-per-io', dest='rdma_umr_per_io', default=None,
+                   action=argparse.BooleanOptionalAction, help='accepted, no effect (no RDMA)')
+    p.add_argument('--policy', choices=['active_passive', 'active_active'],
+                   help='default multipath policy of new bdevs')
+    p.add_argument('--selector', choices=['round_robin', 'queue_depth'],
+                   help='default active_active path selector')
+    p.set_defaults(run=lambda c, a: bdev_nvme_set_options(
+        c, **{d: getattr(a, d) for d in _SET_OPTIONS_DESTS}))
+
+
+# bdev_nvme_attach_controller options besides -b/-t/-a: (flags, dest, type or 'flag').
+_ATTACH_FLAGS = (
+    (('-f', '--adrfam'), 'adrfam', str),
+    (('-s', '--trsvcid'), 'trsvcid', str),
+    (('-p', '--priority'), 'priority', str),
+    (('-n', '--subnqn'), 'subnqn', str),
+    (('-q', '--hostnqn'), 'hostnqn', str),
+    (('-i', '--hostaddr'), 'hostaddr', str),
+    (('-c', '--hostsvcid'), 'hostsvcid', str),
+    (('-r', '--prchk-reftag'), 'prchk_reftag', 'flag'),
+    (('-g', '--prchk-guard'), 'prchk_guard', 'flag'),
+    (('-e', '--hdgst'), 'hdgst', 'flag'),
+    (('-d', '--ddgst'), 'ddgst', 'flag'),
+    (('--fabrics-timeout',), 'fabrics_connect_timeout_us', int),
+    (('--num-io-queues',), 'num_io_queues', int),
+    (('-l', '--ctrlr-loss-timeout-sec'), 'ctrlr_loss_timeout_sec', int),
+    (('-o', '--reconnect-delay-sec'), 'reconnect_delay_sec', int),
+    (('-u', '--fast-io-fail-timeout-sec'), 'fast_io_fail_timeout_sec', int),
+    (('-k', '--psk'), 'psk', str),
+    (('-m', '--max-bdevs'), 'max_bdevs', int),
+    (('--dhchap-key',), 'dhchap_key', str),
+    (('--dhchap-ctrlr-key',), 'dhchap_ctrlr_key', str),
+    (('-U', '--allow-unrecognized-csi'), 'allow_unrecognized_csi', 'flag'),
+    (('--min-io',), 'min_io', int),
+)
+_ATTACH_DESTS = [d for _, d, _ in _ATTACH_FLAGS] + ['multipath', 'policy', 'selector']
+
+
+def _add_attach_parser(sub):
+    p = sub.add_parser('bdev_nvme_attach_controller',
+                       help='Connect an NVMe controller (TCP or PCIe) and create a bdev per '
+                       'namespace; prints the bdev names')
+    p.add_argument('-b', '--name', required=True,
+                   help='name of the controller, prefix of its bdevs (Nvme0 -> Nvme0n1)')
+    p.add_argument('-t', '--trtype', required=True, help='transport type: tcp or pcie')
+    p.add_argument('-a', '--traddr', required=True,
+                   help='target address: an IP address, or a PCI address (0000:00:04.0)')
+    for flags, dest, kind in _ATTACH_FLAGS:
+        if kind == 'flag':
+            p.add_argument(*flags, dest=dest, action='store_true', default=None)
+        else:
+            p.add_argument(*flags, dest=dest, type=kind)
+    p.add_argument('-x', '--multipath', choices=['disable', 'failover', 'multipath'],
+                   help='what attaching an existing name does (default failover)')
+    p.add_argument('--policy', choices=['active_passive', 'active_active'],
+                   help='multipath policy of the new bdevs')
+    p.add_argument('--selector', choices=['round_robin', 'queue_depth'],
+                   help='active_active path selector of the new bdevs')
+
+    def run(c, a):
+        _print_names(bdev_nvme_attach_controller(c, a.name, a.trtype, a.traddr,
+                                                 **{d: getattr(a, d) for d in _ATTACH_DESTS}))
+    p.set_defaults(run=run)
+
+
+def add_parsers_nvme(sub):
+    _add_set_options_parser(sub)
+
+    p = sub.add_parser('bdev_nvme_set_hotplug',
+                       help='PCIe hotplug settings (remembered and saved; hotplug itself is not '
+                       'implemented)')
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument('-e', '--enable', dest='enable', action='store_true', default=None,
+                   help='enable hotplug')
+    g.add_argument('-d', '--disable', dest='enable', action='store_false', help='disable hotplug')
+    g.add_argument('--hotplug', dest='enable', action='store_true', help='same as --enable')
+    g.add_argument('--no-hotplug', dest='enable', action='store_false', help='same as --disable')
+    p.add_argument('-r', '--period-us', type=int,
+                   help='poll period in microseconds (0: default, 100000)')
+    p.set_defaults(run=lambda c, a: bdev_nvme_set_hotplug(c, a.enable, period_us=a.period_us))
+
+    _add_attach_parser(sub)
+
+    p = sub.add_parser('bdev_nvme_detach_controller',
+                       help='Detach a controller and delete its bdevs, or only remove the path '
+                       'matching the given transport ID')
+    p.add_argument('name', help='name of the controller')
+    p.add_argument('-t', '--trtype', help='transport type of the path: tcp or pcie')
+    p.add_argument('-a', '--traddr', help='target address of the path')
+    p.add_argument('-f', '--adrfam', help='address family of the path: ipv4 or ipv6')
+    p.add_argument('-s', '--trsvcid', help='service id (port) of the path')
+    p.add_argument('-n', '--subnqn', help='subsystem NQN of the path')
+    p.add_argument('-i', '--hostaddr', help='host address (accepted, not used to match)')
+    p.add_argument('-c', '--hostsvcid', help='host service id (accepted, not used to match)')
+    p.set_defaults(run=lambda c, a: bdev_nvme_detach_controller(
+        c, a.name, trtype=a.trtype, traddr=a.traddr, adrfam=a.adrfam, trsvcid=a.trsvcid,
+        subnqn=a.subnqn, hostaddr=a.hostaddr, hostsvcid=a.hostsvcid))
+
+    p = sub.add_parser('bdev_nvme_get_controllers',
+                       help='List NVMe controllers (bdev controllers and their paths)')
+    p.add_argument('-n', '--name', help='only this controller (Nvme0)')
+    p.set_defaults(run=lambda c, a: bdev_nvme_get_controllers(c, name=a.name))
+
+    p = sub.add_parser('bdev_nvme_get_io_paths', help='Show the I/O paths of nvme bdevs per thread')
+    p.add_argument('-n', '--name', help='only this bdev (Nvme0n1)')
+    p.set_defaults(run=lambda c, a: bdev_nvme_get_io_paths(c, name=a.name))
+
+    p = sub.add_parser('bdev_nvme_set_multipath_policy',
+                       help='Set the multipath policy (and selector) of an nvme bdev')
+    p.add_argument('-b', '--name', required=True, help='name of the nvme bdev')
+    p.add_argument('-p', '--policy', required=True, choices=['active_passive', 'active_active'],
+                   help='multipath policy')
+    p.add_argument('-s', '--selector', choices=['round_robin', 'queue_depth'],
+                   help='path selector (active_active only; default round_robin)')
+    p.add_argument('-r', '--rr-min-io', type=int,
+                   help='I/Os sent on a path before round robin moves on (default 1)')
+    p.set_defaults(run=lambda c, a: bdev_nvme_set_multipath_policy(
+        c, a.name, a.policy, selector=a.selector, rr_min_io=a.rr_min_io))
+
+    p = sub.add_parser('bdev_nvme_reset_controller',
+                       help='Reset the controllers of a bdev controller (or the one with cntlid)')
+    p.add_argument('name', help='name of the controller')
+    p.add_argument('-c', '--cntlid', type=int, help='only the controller with this ID')
+    p.set_defaults(run=lambda c, a: bdev_nvme_reset_controller(c, a.name, cntlid=a.cntlid))
+
+# ---- end nvme ----
+
 
 def add_parsers(sub):
     """Every bdev module's sub-commands."""
     for add in (add_parsers_null, add_parsers_malloc, add_parsers_delay, add_parsers_error,
-                add_parsers_aio, add_parsers_uring, add_parsers_passthru, add_parsers_split):
+                add_parsers_aio, add_parsers_uring, add_parsers_passthru, add_parsers_split,
+                add_parsers_nvme):
         add(sub)
