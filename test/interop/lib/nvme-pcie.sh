@@ -7,6 +7,9 @@
 #                         libraries into $XFER (skipped in the guest when that fails)
 #   guest_pcie_setup_sh BDF DRIVER [ENV...]   bind with scripts/setup.sh and check the result
 #   guest_pcie_pollux_tools BDF   hello_nvme, nvme_identify, nvme_perf, nvme_pcie_io
+#   guest_pcie_bdevperf BDF       bdevperf on the nvme bdev (bdev_nvme_attach_controller
+#                                 trtype pcie): verify 4 KiB and 128 KiB, write_zeroes,
+#                                 unmap, reset
 #   guest_pcie_reset BDF          scripts/setup.sh reset, back on the kernel's nvme driver
 
 pcie_build_io_tool() {
@@ -73,6 +76,51 @@ guest_pcie_pollux_tools() {
 	else
 		skip pcie_data_paths "nvme_pcie_io did not build on the host"
 	fi
+}
+
+# guest_pcie_bdevperf_run NAME BDF ARGS...: bdevperf ARGS on Nvme0n1, from a config that
+# attaches BDF as Nvme0; its output is shown and kept in /xfer/NAME.log. Passes when bdevperf
+# exits 0 and bdevperf_ok accepts the output.
+guest_pcie_bdevperf_run() {
+	local name=$1 bdf=$2 conf=/tmp/bdev_nvme_pcie.json log=/xfer/$1.log rc why
+	local bin=/pollux/build/app/bdevperf/bdevperf
+	shift 2
+	if [ ! -x $bin ]; then
+		skip "$name" "$bin not built"
+		return 0
+	fi
+	printf '%s' '{"subsystems": [{"subsystem": "bdev", "config": [' \
+		'{"method": "bdev_nvme_attach_controller", "params": ' \
+		'{"name": "Nvme0", "trtype": "pcie", "traddr": "'"$bdf"'"}}]}]}' >$conf
+	timeout -k 5 60 $bin --json $conf -T Nvme0n1 "$@" </dev/null >"$log" 2>&1
+	rc=$?
+	sed 's/^/    /' "$log"
+	if grep -q 'does not support the .* workload' "$log"; then
+		skip "$name" "the emulated controller does not support it"
+		return 0
+	fi
+	if [ $rc -ne 0 ]; then
+		not_ok "$name" "'bdevperf $*' exited $rc"
+		return 1
+	fi
+	if ! why=$(bdevperf_ok "$log"); then
+		not_ok "$name" "$why"
+		return 1
+	fi
+	ok "$name"
+}
+
+guest_pcie_bdevperf() {
+	local bdf=$1
+	guest_pcie_bdevperf_run pcie_bdevperf_verify_4k "$bdf" -q 32 -o 4096 -w verify -t 3
+	# 32 pages per command: PRP1 plus a PRP list.
+	guest_pcie_bdevperf_run pcie_bdevperf_verify_128k "$bdf" -q 32 -o 131072 -w verify -t 3
+	guest_pcie_bdevperf_run pcie_bdevperf_write_zeroes "$bdf" -q 16 -o 65536 -w write_zeroes -t 2
+	guest_pcie_bdevperf_run pcie_bdevperf_unmap "$bdf" -q 16 -o 65536 -w unmap -t 2
+	# Verify I/O while the bdev is reset (a controller reset of the PCIe device): the bdev
+	# layer holds new I/O and drains what is in flight first, and the module retries what a
+	# reset aborts, so nothing may fail and nothing read back may differ.
+	guest_pcie_bdevperf_run pcie_bdevperf_reset "$bdf" -q 16 -o 4096 -w reset -t 3
 }
 
 guest_pcie_reset() {

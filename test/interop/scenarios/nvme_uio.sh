@@ -2,7 +2,7 @@
 # Scenario 3b: a program in the guest reaches QEMU's emulated NVMe controller bound to
 # uio_pci_generic, without a vIOMMU (DMA then uses physical addresses; the Debian kernel has no
 # vfio no-IOMMU mode). Proof: bind, map BAR0 through sysfs, read CAP and VS.
-DESCRIPTION="emulated NVMe through uio_pci_generic, no vIOMMU: CAP/VS, setup.sh, Pollux PCIe driver tools"
+DESCRIPTION="emulated NVMe through uio_pci_generic, no vIOMMU: CAP/VS, setup.sh, Pollux PCIe driver tools, bdevperf on the nvme bdev"
 TIMEOUT=300
 REQUIRES="gcc"
 NVME=1
@@ -29,5 +29,6 @@ guest_main() {
 	# Pollux's own driver: bind with scripts/setup.sh, run the tools, hand the device back.
 	guest_pcie_setup_sh "$bdf" uio_pci_generic DRIVER_OVERRIDE=uio_pci_generic HUGEMEM=64 || return 1
 	guest_pcie_pollux_tools "$bdf"
+	guest_pcie_bdevperf "$bdf"
 	guest_pcie_reset "$bdf"
 }

@@ -3,7 +3,7 @@
 # behind an emulated Intel IOMMU (q35 + intel-iommu, intel_iommu=on): the setup Pollux's
 # user-space NVMe driver needs for DMA. Proof: bind, open the VFIO group and device, read
 # CAP and VS from BAR0 (tools/nvme_regs.c).
-DESCRIPTION="emulated NVMe through vfio-pci with a vIOMMU: CAP/VS, setup.sh, Pollux PCIe driver tools"
+DESCRIPTION="emulated NVMe through vfio-pci with a vIOMMU: CAP/VS, setup.sh, Pollux PCIe driver tools, bdevperf on the nvme bdev"
 TIMEOUT=300
 REQUIRES="gcc"
 NVME=1
@@ -31,5 +31,6 @@ guest_main() {
 	# Pollux's own driver: bind with scripts/setup.sh, run the tools, hand the device back.
 	guest_pcie_setup_sh "$bdf" vfio-pci || return 1
 	guest_pcie_pollux_tools "$bdf"
+	guest_pcie_bdevperf "$bdf"
 	guest_pcie_reset "$bdf"
 }

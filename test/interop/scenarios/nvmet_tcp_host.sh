@@ -4,9 +4,10 @@
 # Fabrics Connect on the admin queue and a Property Get of VS. Then Pollux's own NVMe/TCP
 # initiator (lib/nvme) from $POLLUX_BUILD: hello_nvme, nvme_identify and nvme_perf with
 # verification, with and without header/data digests (nvmet-tcp turns them on for a queue
-# whenever the host's ICReq asks).
-DESCRIPTION="host NVMe/TCP (raw probe, Pollux hello_nvme/nvme_identify/nvme_perf) -> guest kernel nvmet-tcp"
-TIMEOUT=360
+# whenever the host's ICReq asks), and bdevperf verify on the nvme bdev (module/bdev/nvme)
+# attached to the same subsystem, digests off and on (and 128 KiB I/O with digests).
+DESCRIPTION="host NVMe/TCP (raw probe, Pollux hello_nvme/nvme_identify/nvme_perf/bdevperf) -> guest kernel nvmet-tcp"
+TIMEOUT=480
 REQUIRES="python3"
 HOST_PORTS="NVMF"
 HOSTFWD="NVMF:4420"
@@ -14,8 +15,8 @@ NQN=nqn.2024-01.io.pollux:interop-host
 # The namespace: a tmpfs file, 4 KiB blocks (nvmet takes the file's block size).
 NS_BYTES=67108864
 GUEST_ENV="NQN=$NQN NS_BYTES=$NS_BYTES"
-# Per Pollux tool: a TCG guest's target is slow, nvme_perf runs 3 s. The guest waits 210 s
-# for all five (5 x 40 s at worst), within TIMEOUT with boot and the probe.
+# Per Pollux tool: a TCG guest's target is slow, nvme_perf and bdevperf run 3 s. The guest
+# waits 330 s for all eight (8 x 40 s at worst), within TIMEOUT with boot and the probe.
 TOOL_TIMEOUT=40
 
 guest_main() {
@@ -29,8 +30,8 @@ guest_main() {
 	# The target saw the host's Connect: the kernel logs the controller it created for it.
 	check nvmet_saw_host_connect sh -c \
 		"dmesg | grep -q 'creating .*controller .* for subsystem $NQN for NQN nqn.2024-01.io.pollux:host-probe'"
-	if ! wait_host pollux-done 210; then
-		not_ok nvmet_pollux_tools_finished "the host's Pollux tools did not finish in 210 s"
+	if ! wait_host pollux-done 330; then
+		not_ok nvmet_pollux_tools_finished "the host's Pollux tools did not finish in 330 s"
 		guest_nvmet_dmesg
 		return 1
 	fi
@@ -106,8 +107,19 @@ host_perf_ok() {
 		}' "$1"
 }
 
+# host_bdevperf_conf FILE DIGESTS: a config attaching the guest's subsystem as Nvme0 (bdev
+# Nvme0n1), with header and data digests both DIGESTS (true/false).
+host_bdevperf_conf() {
+	printf '%s' '{"subsystems": [{"subsystem": "bdev", "config": [' \
+		'{"method": "bdev_nvme_attach_controller", "params": {"name": "Nvme0", ' \
+		'"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1", ' \
+		"\"trsvcid\": \"$PORT_NVMF\", \"subnqn\": \"$NQN\", " \
+		"\"hdgst\": $2, \"ddgst\": $2}}]}]}" >"$1"
+}
+
 host_pollux_tools() {
 	local b=$POLLUX_BUILD perf=$POLLUX_BUILD/app/nvme_perf/nvme_perf
+	local bdevperf=$POLLUX_BUILD/app/bdevperf/bdevperf
 	local trid="trtype:tcp adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT_NVMF subnqn:$NQN"
 	local io=(-q 16 -o 4096 -t 3 -V)
 
@@ -120,6 +132,17 @@ host_pollux_tools() {
 	# nvmet-tcp enables header and data digests on a queue when the host's ICReq asks.
 	MIN_CHECKED=1 host_tool pollux_nvmet_perf_randread_digests host_perf_ok "$perf" -r "$trid" \
 		"${io[@]}" -w randread -H -I
+
+	# The nvme bdev on the same subsystem: bdevperf writes, reads back and compares.
+	host_bdevperf_conf "$RUN/bdev_nvmet.json" false
+	host_bdevperf_conf "$RUN/bdev_nvmet_digests.json" true
+	host_tool pollux_nvmet_bdevperf_verify bdevperf_ok "$bdevperf" --json "$RUN/bdev_nvmet.json" \
+		-T Nvme0n1 -q 32 -o 4096 -w verify -t 3
+	host_tool pollux_nvmet_bdevperf_verify_digests bdevperf_ok "$bdevperf" \
+		--json "$RUN/bdev_nvmet_digests.json" -T Nvme0n1 -q 32 -o 4096 -w verify -t 3
+	# Writes larger than the in-capsule data size: R2T and H2CData, each with a data digest.
+	host_tool pollux_nvmet_bdevperf_verify_128k_digests bdevperf_ok "$bdevperf" \
+		--json "$RUN/bdev_nvmet_digests.json" -T Nvme0n1 -q 8 -o 131072 -w verify -t 3
 }
 
 host_run() {
