@@ -479,6 +479,10 @@ static void nvme_ctrlr_qpairs_back(struct plx_io_channel_iter *i, int status)
 	struct nvme_ctrlr *ctrlr = plx_io_channel_iter_get_ctx(i);
 
 	(void)status;
+	if (ctrlr->nbdev_ctrlr == NULL) { /* the module finished meanwhile (shutdown) */
+		nvme_ctrlr_put_ref(ctrlr);
+		return;
+	}
 	nvme_ctrlr_paths_changed(ctrlr);
 	nvme_ctrlr_complete_waiters(ctrlr, 0);
 	if (ctrlr->destruct_after_reset) {
@@ -507,6 +511,10 @@ static void nvme_ctrlr_qpairs_dropped(struct plx_io_channel_iter *i, int status)
 	int rc;
 
 	(void)status;
+	if (ctrlr->nbdev_ctrlr == NULL) { /* the module finished meanwhile (shutdown) */
+		nvme_ctrlr_put_ref(ctrlr);
+		return;
+	}
 	if (ctrlr->destruct_after_reset) {
 		nvme_ctrlr_reset_failed(ctrlr, -ENXIO);
 		nvme_ctrlr_put_ref(ctrlr);
