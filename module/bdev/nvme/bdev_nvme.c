@@ -317,81 +317,52 @@ static void nvme_ctrlr_aer_cb(void *arg, const struct plx_nvme_cpl *cpl)
 
 /* ---- connecting ---- */
 
-static struct plx_nvme_ctrlr *nvme_ctrlr_connect_trid(struct nvme_ctrlr *ctrlr,
-						      const struct plx_nvme_trid *trid, char *err)
+/* A controller the module holds from now on: events come to us, cntlid as granted. */
+static void nvme_ctrlr_adopt(struct nvme_ctrlr *ctrlr, struct plx_nvme_ctrlr *c)
 {
-	const struct bdev_nvme_opts *g = bdev_nvme_get_opts();
-	struct plx_nvme_ctrlr_opts o;
-	struct plx_nvme_ctrlr *c;
-
-	plx_nvme_ctrlr_get_default_opts(&o);
-	o.num_io_queues = ctrlr->opts.num_io_queues != 0 ? ctrlr->opts.num_io_queues : 1024;
-	if (g->io_queue_requests != 0) {
-		o.io_queue_requests = g->io_queue_requests;
-	}
-	o.keep_alive_timeout_ms = g->keep_alive_timeout_ms;
-	snprintf(o.hostnqn, sizeof(o.hostnqn), "%s", ctrlr->opts.hostnqn);
-	o.header_digest = ctrlr->opts.hdgst;
-	o.data_digest = ctrlr->opts.ddgst;
-	if (g->action_on_timeout != BDEV_NVME_TIMEOUT_ACTION_NONE && g->timeout_us != 0) {
-		o.command_timeout_ms = (uint32_t)PLX_MAX(g->timeout_us / 1000, 1);
-	}
-	o.transport_retry_count = g->transport_retry_count;
-	o.disable_auto_reset = true;
-	c = plx_nvme_connect(trid, &o, err);
-	if (c != NULL) {
-		ctrlr->cntlid = plx_nvme_ctrlr_get_data(c)->cntlid;
-		plx_nvme_ctrlr_register_aer_callback(c, nvme_ctrlr_aer_cb, ctrlr);
-	}
-	return c;
+	ctrlr->ctrlr = c;
+	ctrlr->cntlid = plx_nvme_ctrlr_get_data(c)->cntlid;
+	plx_nvme_ctrlr_register_aer_callback(c, nvme_ctrlr_aer_cb, ctrlr);
 }
 
-/*
- * Bring the connection back (blocking): reset the controller in place when it is still on
- * the first transport ID, else (or when that fails and alternates exist) connect afresh,
- * trying each transport ID once, the one that works moving to the front.
- */
-static int nvme_ctrlr_reconnect(struct nvme_ctrlr *ctrlr)
+/* The transport IDs in order of preference, for a connect job (which copies them). */
+static struct plx_nvme_trid *nvme_ctrlr_trid_array(const struct nvme_ctrlr *ctrlr, uint32_t *n)
 {
-	char err[PLX_NVME_ERR_LEN];
-	struct nvme_path_id *p = TAILQ_FIRST(&ctrlr->trids);
-	uint32_t n = 0;
+	const struct nvme_path_id *p;
+	struct plx_nvme_trid *a;
+	uint32_t i = 0;
 
-	if (ctrlr->ctrlr != NULL &&
-	    plx_nvme_trid_equal(plx_nvme_ctrlr_get_trid(ctrlr->ctrlr), &p->trid)) {
-		if (plx_nvme_ctrlr_reset(ctrlr->ctrlr) == 0) {
-			ctrlr->cntlid = plx_nvme_ctrlr_get_data(ctrlr->ctrlr)->cntlid;
-			return 0;
-		}
-		if (TAILQ_NEXT(p, link) == NULL) {
-			return -ENXIO;
-		}
-		TAILQ_REMOVE(&ctrlr->trids, p, link);
-		TAILQ_INSERT_TAIL(&ctrlr->trids, p, link);
+	*n = 0;
+	TAILQ_FOREACH(p, &ctrlr->trids, link)
+	{
+		(*n)++;
 	}
-	if (ctrlr->ctrlr != NULL) {
-		plx_nvme_detach(ctrlr->ctrlr);
-		ctrlr->ctrlr = NULL;
+	a = calloc(*n, sizeof(*a));
+	if (a == NULL) {
+		return NULL;
 	}
 	TAILQ_FOREACH(p, &ctrlr->trids, link)
 	{
-		n++;
+		a[i++] = p->trid;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		p = TAILQ_FIRST(&ctrlr->trids);
-		ctrlr->ctrlr = nvme_ctrlr_connect_trid(ctrlr, &p->trid, err);
-		if (ctrlr->ctrlr != NULL) {
-			PLX_NOTICELOG("%s: connected through %s %s:%s\n", ctrlr->nbdev_ctrlr->name,
-				      plx_nvme_trtype_str(p->trid.trtype), p->trid.traddr,
-				      p->trid.trsvcid);
-			return 0;
+	return a;
+}
+
+/* The transport ID that worked goes first: later resets try it first. */
+static void nvme_ctrlr_prefer_trid(struct nvme_ctrlr *ctrlr, const struct plx_nvme_trid *used)
+{
+	struct nvme_path_id *p;
+
+	TAILQ_FOREACH(p, &ctrlr->trids, link)
+	{
+		if (plx_nvme_trid_equal(&p->trid, used)) {
+			if (p != TAILQ_FIRST(&ctrlr->trids)) {
+				TAILQ_REMOVE(&ctrlr->trids, p, link);
+				TAILQ_INSERT_HEAD(&ctrlr->trids, p, link);
+			}
+			return;
 		}
-		PLX_ERRLOG("%s: reconnect to %s:%s failed: %s\n", ctrlr->nbdev_ctrlr->name,
-			   p->trid.traddr, p->trid.trsvcid, err);
-		TAILQ_REMOVE(&ctrlr->trids, p, link);
-		TAILQ_INSERT_TAIL(&ctrlr->trids, p, link);
 	}
-	return -ENXIO;
 }
 
 /* ---- reset ---- */
@@ -497,6 +468,9 @@ static void nvme_ctrlr_qpairs_back(struct plx_io_channel_iter *i, int status)
 	nvme_ctrlr_put_ref(ctrlr);
 }
 
+static void nvme_ctrlr_reconnected(void *arg, struct plx_nvme_ctrlr *result,
+				   const struct plx_nvme_trid *used, const char *err);
+
 static void nvme_ctrlr_channel_drop_qpair(struct plx_io_channel_iter *i)
 {
 	struct nvme_ctrlr_channel *ch = plx_io_channel_get_ctx(plx_io_channel_iter_get_channel(i));
@@ -508,7 +482,10 @@ static void nvme_ctrlr_channel_drop_qpair(struct plx_io_channel_iter *i)
 static void nvme_ctrlr_qpairs_dropped(struct plx_io_channel_iter *i, int status)
 {
 	struct nvme_ctrlr *ctrlr = plx_io_channel_iter_get_ctx(i);
-	int rc;
+	struct plx_nvme_trid *trids;
+	struct plx_nvme_ctrlr *old;
+	bool reset_old;
+	uint32_t n;
 
 	(void)status;
 	if (ctrlr->nbdev_ctrlr == NULL) { /* the module finished meanwhile (shutdown) */
@@ -520,13 +497,45 @@ static void nvme_ctrlr_qpairs_dropped(struct plx_io_channel_iter *i, int status)
 		nvme_ctrlr_put_ref(ctrlr);
 		return;
 	}
-	rc = nvme_ctrlr_reconnect(ctrlr);
-	if (rc != 0) {
-		nvme_ctrlr_reset_failed(ctrlr, rc);
+	trids = nvme_ctrlr_trid_array(ctrlr, &n);
+	if (trids == NULL) {
+		nvme_ctrlr_reset_failed(ctrlr, -ENOMEM);
 		nvme_ctrlr_put_ref(ctrlr);
 		return;
 	}
-	PLX_NOTICELOG("%s (cntlid %u): reset done\n", ctrlr->nbdev_ctrlr->name, ctrlr->cntlid);
+	old = ctrlr->ctrlr;
+	reset_old = old != NULL && plx_nvme_trid_equal(plx_nvme_ctrlr_get_trid(old), &trids[0]);
+	/* The job owns the controller until it answers: nobody here may look at it. */
+	ctrlr->ctrlr = NULL;
+	nvme_connect(&ctrlr->opts, old, reset_old, trids, n, nvme_ctrlr_reconnected, ctrlr);
+	free(trids);
+}
+
+/* The reconnect job answered (app thread); the reference moves on or is dropped. */
+static void nvme_ctrlr_reconnected(void *arg, struct plx_nvme_ctrlr *result,
+				   const struct plx_nvme_trid *used, const char *err)
+{
+	struct nvme_ctrlr *ctrlr = arg;
+
+	if (ctrlr->nbdev_ctrlr == NULL) { /* the module finished meanwhile (shutdown) */
+		if (result != NULL) {
+			plx_nvme_detach(result);
+		}
+		nvme_ctrlr_put_ref(ctrlr);
+		return;
+	}
+	ctrlr->ctrlr = result;
+	if (used == NULL) {
+		PLX_ERRLOG("%s (cntlid %u): reconnect failed: %s\n", ctrlr->nbdev_ctrlr->name,
+			   ctrlr->cntlid, err);
+		nvme_ctrlr_reset_failed(ctrlr, -ENXIO);
+		nvme_ctrlr_put_ref(ctrlr);
+		return;
+	}
+	nvme_ctrlr_adopt(ctrlr, result);
+	nvme_ctrlr_prefer_trid(ctrlr, used);
+	PLX_NOTICELOG("%s (cntlid %u): reset done, connected through %s:%s\n",
+		      ctrlr->nbdev_ctrlr->name, ctrlr->cntlid, used->traddr, used->trsvcid);
 	ctrlr->reset_start_tsc = 0;
 	__atomic_store_n(&ctrlr->fast_io_fail_timedout, false, __ATOMIC_RELAXED);
 	nvme_ctrlr_refresh_namespaces(ctrlr);
@@ -598,11 +607,8 @@ static void nvme_ctrlr_unregistered(void *io_device)
 		ctrlr->ctrlr = NULL;
 	}
 	TAILQ_REMOVE(&nbc->ctrlrs, ctrlr, link);
-	if (TAILQ_EMPTY(&nbc->ctrlrs) && TAILQ_EMPTY(&nbc->bdevs)) {
-		TAILQ_REMOVE(&g_nvme_bdev_ctrlrs, nbc, link);
-		free(nbc);
-	}
 	ctrlr->nbdev_ctrlr = NULL;
+	nvme_bdev_ctrlr_maybe_free(nbc);
 	nvme_ctrlr_get_ref(ctrlr);
 	nvme_ctrlr_put_ref(ctrlr); /* frees it unless a message still holds it */
 }
@@ -672,40 +678,92 @@ static struct nvme_ctrlr *nvme_ctrlr_new(struct nvme_bdev_ctrlr *nbc,
 	return ctrlr;
 }
 
-/* Connect a new controller of nbc and make its namespaces bdevs (or paths of them). */
-static int nvme_ctrlr_attach_new(struct nvme_bdev_ctrlr *nbc,
-				 const struct bdev_nvme_attach_opts *opts, json_t *names, char *err,
-				 size_t errlen)
+struct nvme_attach_ctx {
+	struct nvme_ctrlr *ctrlr;
+	bdev_nvme_attach_cb cb;
+	void *cb_arg;
+};
+
+void nvme_bdev_ctrlr_maybe_free(struct nvme_bdev_ctrlr *nbc)
 {
-	char nerr[PLX_NVME_ERR_LEN];
-	struct nvme_ctrlr *ctrlr = nvme_ctrlr_new(nbc, opts);
+	if (nbc->attaching == 0 && TAILQ_EMPTY(&nbc->ctrlrs) && TAILQ_EMPTY(&nbc->bdevs)) {
+		TAILQ_REMOVE(&g_nvme_bdev_ctrlrs, nbc, link);
+		free(nbc);
+	}
+}
+
+/* The new controller connected (app thread): publish it and make its namespaces bdevs (or
+ * paths of existing ones). */
+static void nvme_attach_connected(void *arg, struct plx_nvme_ctrlr *result,
+				  const struct plx_nvme_trid *used, const char *cerr)
+{
+	struct nvme_attach_ctx *ctx = arg;
+	struct nvme_ctrlr *ctrlr = ctx->ctrlr;
+	struct nvme_bdev_ctrlr *nbc = ctrlr->nbdev_ctrlr;
+	const struct bdev_nvme_attach_opts *o = &ctrlr->opts;
+	char err[PLX_NVME_ERR_LEN + BDEV_NVME_NAME_MAX + 128];
 	char pname[BDEV_NVME_NAME_MAX + 32];
+	json_t *names = json_array();
 	int rc;
 
-	if (ctrlr == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ctrlr->ctrlr = nvme_ctrlr_connect_trid(ctrlr, &opts->trid, nerr);
-	if (ctrlr->ctrlr == NULL) {
-		snprintf(err, errlen, "%s: could not connect to %s %s:%s: %s", opts->name,
-			 plx_nvme_trtype_str(opts->trid.trtype), opts->trid.traddr,
-			 opts->trid.trsvcid, nerr);
+	nbc->attaching--;
+	if (used == NULL || names == NULL) {
+		snprintf(err, sizeof(err), "%s: could not connect to %s %s:%s: %s", o->name,
+			 plx_nvme_trtype_str(o->trid.trtype), o->trid.traddr, o->trid.trsvcid,
+			 names == NULL ? "out of memory" : cerr);
+		PLX_ERRLOG("bdev_nvme_attach_controller: %s\n", err);
+		if (result != NULL) {
+			plx_nvme_detach(result);
+		}
 		nvme_ctrlr_free(ctrlr);
-		return -ENXIO;
+		nvme_bdev_ctrlr_maybe_free(nbc);
+		json_decref(names);
+		ctx->cb(ctx->cb_arg, -ENXIO, NULL, err);
+		free(ctx);
+		return;
 	}
-	snprintf(pname, sizeof(pname), "%s_admin", opts->name);
+	nvme_ctrlr_adopt(ctrlr, result);
+	snprintf(pname, sizeof(pname), "%s_admin", o->name);
 	ctrlr->adminq_poller = plx_poller_register_named(
 	    nvme_ctrlr_admin_poll, ctrlr, bdev_nvme_get_opts()->nvme_adminq_poll_period_us, pname);
-	snprintf(pname, sizeof(pname), "nvme_ctrlr_%s_%u", opts->name, ctrlr->cntlid);
+	snprintf(pname, sizeof(pname), "nvme_ctrlr_%s_%u", o->name, ctrlr->cntlid);
 	plx_io_device_register(ctrlr, nvme_ctrlr_channel_create, nvme_ctrlr_channel_destroy,
 			       sizeof(struct nvme_ctrlr_channel), pname);
 	TAILQ_INSERT_TAIL(&nbc->ctrlrs, ctrlr, link);
-	rc = nvme_bdev_ctrlr_add_namespaces(ctrlr, names, err, errlen);
+	err[0] = '\0';
+	rc = nvme_bdev_ctrlr_add_namespaces(ctrlr, names, err, sizeof(err));
 	if (rc != 0) {
+		PLX_ERRLOG("bdev_nvme_attach_controller: %s\n", err);
 		nvme_ctrlr_delete(ctrlr, nvme_ctrlr_delete_done_log, NULL);
+		json_decref(names);
+		names = NULL;
 	}
-	return rc;
+	ctx->cb(ctx->cb_arg, rc, names, err);
+	free(ctx);
+}
+
+/* Connect a new controller of nbc; the answer comes through cb. */
+static void nvme_ctrlr_attach_new(struct nvme_bdev_ctrlr *nbc,
+				  const struct bdev_nvme_attach_opts *opts, bdev_nvme_attach_cb cb,
+				  void *cb_arg)
+{
+	struct nvme_attach_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct nvme_ctrlr *ctrlr = nvme_ctrlr_new(nbc, opts);
+
+	if (ctx == NULL || ctrlr == NULL) {
+		free(ctx);
+		if (ctrlr != NULL) {
+			nvme_ctrlr_free(ctrlr);
+		}
+		nvme_bdev_ctrlr_maybe_free(nbc);
+		cb(cb_arg, -ENOMEM, NULL, "out of memory");
+		return;
+	}
+	ctx->ctrlr = ctrlr;
+	ctx->cb = cb;
+	ctx->cb_arg = cb_arg;
+	nbc->attaching++;
+	nvme_connect(opts, NULL, false, &opts->trid, 1, nvme_attach_connected, ctx);
 }
 
 static void nvme_bdev_ctrlr_bdev_names(struct nvme_bdev_ctrlr *nbc, json_t *names)
@@ -718,6 +776,8 @@ static void nvme_bdev_ctrlr_bdev_names(struct nvme_bdev_ctrlr *nbc, json_t *name
 	}
 }
 
+/* An attach under a name that exists: the checks of each mode; 0 when the caller goes on to
+ * connect a new controller (multipath), 1 when done here (failover), else -errno. */
 static int nvme_attach_add_path(struct nvme_bdev_ctrlr *nbc,
 				const struct bdev_nvme_attach_opts *opts, json_t *names, char *err,
 				size_t errlen)
@@ -732,7 +792,8 @@ static int nvme_attach_add_path(struct nvme_bdev_ctrlr *nbc,
 		return -EEXIST;
 	}
 	if (first == NULL) {
-		snprintf(err, errlen, "%s: controller is being deleted", opts->name);
+		snprintf(err, errlen, "%s: another attach or a delete of this name is in progress",
+			 opts->name);
 		return -EBUSY;
 	}
 	if (strcmp(first->opts.trid.subnqn, opts->trid.subnqn) != 0) {
@@ -749,7 +810,7 @@ static int nvme_attach_add_path(struct nvme_bdev_ctrlr *nbc,
 		}
 	}
 	if (opts->multipath == BDEV_NVME_MP_MULTIPATH) {
-		return nvme_ctrlr_attach_new(nbc, opts, names, err, errlen);
+		return 0;
 	}
 	/* failover: an alternate transport ID of the first controller */
 	p = calloc(1, sizeof(*p));
@@ -760,46 +821,43 @@ static int nvme_attach_add_path(struct nvme_bdev_ctrlr *nbc,
 	p->trid = opts->trid;
 	TAILQ_INSERT_TAIL(&first->trids, p, link);
 	nvme_bdev_ctrlr_bdev_names(nbc, names);
-	return 0;
+	return 1;
 }
 
-int bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, json_t **bdev_names, char *err,
-		     size_t errlen)
+void bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, bdev_nvme_attach_cb cb,
+		      void *cb_arg)
 {
 	struct nvme_bdev_ctrlr *nbc = nvme_bdev_ctrlr_get_by_name(opts->name);
-	json_t *names = json_array();
+	char err[BDEV_NVME_NAME_MAX + 2 * PLX_NVMF_NQN_MAX_LEN + 128];
+	json_t *names;
 	int rc;
 
-	if (names == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
 	if (nbc != NULL) {
-		rc = nvme_attach_add_path(nbc, opts, names, err, errlen);
+		names = json_array();
+		rc = names == NULL ? -ENOMEM
+				   : nvme_attach_add_path(nbc, opts, names, err, sizeof(err));
+		if (rc != 0) {
+			if (rc < 0) {
+				PLX_ERRLOG("bdev_nvme_attach_controller: %s\n", err);
+				json_decref(names);
+				names = NULL;
+			}
+			cb(cb_arg, rc < 0 ? rc : 0, names, err);
+			return;
+		}
+		json_decref(names);
 	} else {
 		nbc = calloc(1, sizeof(*nbc));
 		if (nbc == NULL) {
-			json_decref(names);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
+			cb(cb_arg, -ENOMEM, NULL, "out of memory");
+			return;
 		}
 		snprintf(nbc->name, sizeof(nbc->name), "%s", opts->name);
 		TAILQ_INIT(&nbc->ctrlrs);
 		TAILQ_INIT(&nbc->bdevs);
 		TAILQ_INSERT_TAIL(&g_nvme_bdev_ctrlrs, nbc, link);
-		rc = nvme_ctrlr_attach_new(nbc, opts, names, err, errlen);
-		if (rc != 0 && TAILQ_EMPTY(&nbc->ctrlrs)) {
-			TAILQ_REMOVE(&g_nvme_bdev_ctrlrs, nbc, link);
-			free(nbc);
-		}
 	}
-	if (rc != 0) {
-		PLX_ERRLOG("bdev_nvme_attach_controller: %s\n", err);
-		json_decref(names);
-		return rc;
-	}
-	*bdev_names = names;
-	return 0;
+	nvme_ctrlr_attach_new(nbc, opts, cb, cb_arg);
 }
 
 /* ---- detach ---- */

@@ -135,15 +135,17 @@ int bdev_nvme_check_reconnect_params(int32_t ctrlr_loss_timeout_sec, uint32_t re
 				     uint32_t fast_io_fail_timeout_sec, char *err, size_t errlen);
 
 /*
- * Connect (blocking, on the app thread) and create the bdevs. For a new name: a bdev
- * controller with one controller. For an existing name: failover mode adds trid as an
+ * Connect and create the bdevs; cb(cb_arg, rc, bdev_names, err) on the app thread when done
+ * (later: fabrics connects run off the reactors; or before this returns). For a new name: a
+ * bdev controller with one controller. For an existing name: failover mode adds trid as an
  * alternate of the first controller (-EEXIST if it already has it); multipath mode connects
  * another controller (same subnqn required: -EINVAL) and merges its namespaces; disable
- * mode: -EEXIST. On success *bdev_names is a new JSON array of the bdevs created (for an
- * added path: the bdevs it serves). Negative errno with err (why, for the RPC error).
+ * mode: -EEXIST. On success bdev_names is a JSON array of the bdevs created (for an added
+ * path: the bdevs it serves), owned by cb; on failure NULL and err says why.
  */
-int bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, json_t **bdev_names, char *err,
-		     size_t errlen);
+typedef void (*bdev_nvme_attach_cb)(void *cb_arg, int rc, json_t *bdev_names, const char *err);
+void bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, bdev_nvme_attach_cb cb,
+		      void *cb_arg);
 
 /*
  * Detach bdev controller name, or only the path(s) matching filter (fields set in filter:

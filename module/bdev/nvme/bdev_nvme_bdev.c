@@ -156,10 +156,7 @@ static int nvme_bdev_destruct(void *ctx)
 	}
 	pthread_mutex_unlock(&nbdev->ns_lock);
 	TAILQ_REMOVE(&nbc->bdevs, nbdev, link);
-	if (TAILQ_EMPTY(&nbc->bdevs) && TAILQ_EMPTY(&nbc->ctrlrs)) {
-		TAILQ_REMOVE(&g_nvme_bdev_ctrlrs, nbc, link);
-		free(nbc);
-	}
+	nvme_bdev_ctrlr_maybe_free(nbc);
 	plx_io_device_unregister(nbdev, nvme_bdev_free);
 	return 1;
 }

@@ -71,6 +71,7 @@ struct nvme_ctrlr_channel {
 /* A named group of controllers (the attach RPC's "name"). */
 struct nvme_bdev_ctrlr {
 	char name[BDEV_NVME_NAME_MAX];
+	uint32_t attaching; /* attaches connecting for this name right now */
 	TAILQ_HEAD(, nvme_ctrlr) ctrlrs;
 	TAILQ_HEAD(, nvme_bdev) bdevs;
 	TAILQ_ENTRY(nvme_bdev_ctrlr) link;
@@ -150,6 +151,24 @@ static inline void nvme_ctrlr_channel_kick(struct nvme_ctrlr_channel *ctrlr_ch)
 		plx_poller_resume(ctrlr_ch->poller);
 	}
 }
+
+/* Free nbc when it holds nothing and no attach is connecting on its behalf. */
+void nvme_bdev_ctrlr_maybe_free(struct nvme_bdev_ctrlr *nbc);
+
+/* ---- bdev_nvme_connect.c ---- */
+
+/*
+ * Connect (app thread): reset old in place when reset_old, else (or when that fails and
+ * there are other transport IDs) detach old and try trids in turn. cb(cb_arg, result, used,
+ * err) runs on the app thread, later (fabrics: the work runs on a helper pthread) or before
+ * this returns (PCIe). result: the controller to hold from now on (old when kept, a new one,
+ * or NULL); used: the transport ID now in use (valid during cb), NULL when it failed.
+ */
+typedef void (*nvme_connect_cb)(void *cb_arg, struct plx_nvme_ctrlr *result,
+				const struct plx_nvme_trid *used, const char *err);
+void nvme_connect(const struct bdev_nvme_attach_opts *opts, struct plx_nvme_ctrlr *old,
+		  bool reset_old, const struct plx_nvme_trid *trids, uint32_t num_trids,
+		  nvme_connect_cb cb, void *cb_arg);
 
 /* Reset one controller (app thread); cb(cb_arg, rc) when done. */
 void nvme_ctrlr_reset(struct nvme_ctrlr *ctrlr, bdev_nvme_done_cb cb, void *cb_arg);

@@ -775,13 +775,22 @@ static int attach_decode(const struct attach_params *p, struct bdev_nvme_attach_
 						o->fast_io_fail_timeout_sec, err, errlen);
 }
 
+static void attach_done(void *cb_arg, int rc, json_t *names, const char *err)
+{
+	struct plx_jsonrpc_request *req = cb_arg;
+
+	if (rc != 0) {
+		send_core_error(req, rc, err);
+	} else {
+		plx_jsonrpc_send_result(req, names != NULL ? names : json_array());
+	}
+}
+
 static void rpc_bdev_nvme_attach_controller(struct plx_jsonrpc_request *req, const json_t *params)
 {
 	struct attach_params p = {0};
 	struct bdev_nvme_attach_opts *o;
-	json_t *names = NULL;
 	char err[ERR_LEN] = "";
-	int rc;
 
 	/* The struct holds a few NQN-sized strings: keep it off the RPC thread's stack. */
 	o = calloc(1, sizeof(*o));
@@ -804,12 +813,7 @@ static void rpc_bdev_nvme_attach_controller(struct plx_jsonrpc_request *req, con
 		plx_jsonrpc_send_error(req, PLX_JSONRPC_ERROR_INVALID_PARAMS, "%s", err);
 		goto out;
 	}
-	rc = bdev_nvme_attach(o, &names, err, sizeof(err));
-	if (rc != 0) {
-		send_core_error(req, rc, err);
-	} else {
-		plx_jsonrpc_send_result(req, names != NULL ? names : json_array());
-	}
+	bdev_nvme_attach(o, attach_done, req);
 out:
 	plx_json_decode_free(g_attach_fields, PLX_COUNTOF(g_attach_fields), &p);
 	free(o);
