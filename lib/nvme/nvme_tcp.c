@@ -154,6 +154,21 @@ static inline struct tcp_slot *slot_lookup(struct tcp_qpair *tq, uint16_t cid)
 	return &tq->slots[cid];
 }
 
+/*
+ * The command of cid if the controller may still send PDUs for it: its capsule is (being)
+ * written and its completion has not arrived. A deferred completion only waits for our own
+ * writes; a PDU naming that cid now would relink the slot while it sits on deferred_list.
+ */
+static inline struct tcp_slot *slot_lookup_open(struct tcp_qpair *tq, uint16_t cid)
+{
+	struct tcp_slot *slot = slot_lookup(tq, cid);
+
+	if (slot == NULL || slot->state != SLOT_ACTIVE || slot->list == LIST_DEFERRED) {
+		return NULL;
+	}
+	return slot;
+}
+
 static inline void slot_unlist(struct tcp_qpair *tq, struct tcp_slot *slot)
 {
 	switch (slot->list) {
@@ -464,9 +479,9 @@ static int rx_on_header(void *ctx, struct nvme_tcp_rx *rx)
 	if (rx->hdr.common.pdu_type != PLX_NVME_TCP_PDU_C2H_DATA) {
 		return 0;
 	}
-	slot = slot_lookup(tq, c2h->cccid);
+	slot = slot_lookup_open(tq, c2h->cccid);
 	end = (uint64_t)c2h->datao + c2h->datal;
-	if (slot == NULL || slot->state != SLOT_ACTIVE) {
+	if (slot == NULL) {
 		return rx_bad(tq, "C2HData for unknown cid %u%.0u", c2h->cccid, 0);
 	}
 	if (slot->xfer != PLX_NVME_DATA_CONTROLLER_TO_HOST) {
@@ -508,11 +523,10 @@ static int rx_on_ic_resp(struct tcp_qpair *tq, struct nvme_tcp_rx *rx)
 
 static int rx_on_r2t(struct tcp_qpair *tq, const struct plx_nvme_tcp_r2t_hdr *r2t)
 {
-	struct tcp_slot *slot = slot_lookup(tq, r2t->cccid);
+	struct tcp_slot *slot = slot_lookup_open(tq, r2t->cccid);
 	uint64_t end = (uint64_t)r2t->r2to + r2t->r2tl;
 
-	if (slot == NULL || slot->state != SLOT_ACTIVE ||
-	    slot->xfer != PLX_NVME_DATA_HOST_TO_CONTROLLER || slot->in_capsule) {
+	if (slot == NULL || slot->xfer != PLX_NVME_DATA_HOST_TO_CONTROLLER || slot->in_capsule) {
 		return rx_bad(tq, "R2T for cid %u that expects none%.0u", r2t->cccid, 0);
 	}
 	if (slot->r2t_active || r2t->r2tl == 0 || r2t->r2to != slot->r2t_next || end > slot->len) {
@@ -541,8 +555,8 @@ static int rx_on_pdu(void *ctx, struct nvme_tcp_rx *rx)
 		return rx_on_ic_resp(tq, rx);
 	case PLX_NVME_TCP_PDU_CAPSULE_RESP:
 		cpl = rx->hdr.capsule_resp.rccqe;
-		slot = slot_lookup(tq, cpl.cid);
-		if (slot == NULL || slot->state != SLOT_ACTIVE) {
+		slot = slot_lookup_open(tq, cpl.cid);
+		if (slot == NULL) {
 			return rx_bad(tq, "CapsuleResp for unknown cid %u%.0u", cpl.cid, 0);
 		}
 		/* Success with data missing would hand the caller a buffer the controller never

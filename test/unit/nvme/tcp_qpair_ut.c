@@ -18,6 +18,7 @@
 
 #include "../../../lib/nvme/nvme_internal.h"
 #include "pollux/nvme_tcp_spec.h"
+#include "pollux/sock.h"
 #include "pollux/util.h"
 #include "ut.h"
 
@@ -36,6 +37,7 @@ enum mode {
 	M_RESP_SHORT_DATA,
 	M_ADMIN_BAD_PFV,
 	M_ADMIN_REJECT,
+	M_DEFERRED_R2T,
 };
 
 #define DISK_SIZE (256 * 1024)
@@ -310,6 +312,14 @@ static void misbehave(struct fake *f, int fd, struct plx_nvme_cmd *cmd)
 	case M_RESP_NO_DATA:
 		send_rsp(f, fd, cmd->cid, 0, 0, 0);
 		break;
+	case M_DEFERRED_R2T:
+		/* Command 6's capsule is still stuck behind the others in the host's writev:
+		 * its completion is deferred, and then an R2T names it. */
+		send_rsp(f, fd, 6, 0, 0, 0);
+		r2t.cccid = 6;
+		r2t.r2tl = 8192;
+		send_pdu(f, fd, &r2t, 24, NULL, 0, 0, 0, false);
+		break;
 	default:
 		break;
 	}
@@ -396,6 +406,13 @@ static struct fake *fake_start(enum mode mode)
 
 	f->mode = mode;
 	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (mode == M_DEFERRED_R2T) {
+		int size = 4096;
+
+		/* Inherited by the accepted socket: the host's writes back up while we don't read.
+		 */
+		setsockopt(f->lfd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
 	CU_ASSERT_FATAL(f->lfd >= 0 && bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 			listen(f->lfd, 4) == 0 &&
 			getsockname(f->lfd, (struct sockaddr *)&sa, &len) == 0);
@@ -468,6 +485,7 @@ static void host_stop(struct host *h)
 
 struct io {
 	bool done;
+	int calls;
 	struct plx_nvme_cpl cpl;
 };
 
@@ -477,6 +495,7 @@ static void io_done(void *arg, const struct plx_nvme_cpl *cpl)
 
 	io->cpl = *cpl;
 	io->done = true;
+	io->calls++;
 }
 
 static int submit(struct host *h, uint8_t opc, uint32_t off, void *buf, uint32_t len, struct io *io)
@@ -607,6 +626,44 @@ static void test_bad_pdus(void)
 	bad_run(M_BAD_HDGST, true, false);
 }
 
+/*
+ * A completion that arrives while the command's capsule is still being written waits for the
+ * write; a PDU naming that cid meanwhile is a protocol error. (It used to relink the slot from
+ * the deferred list onto the R2T list and complete it twice, the second time with no request.)
+ */
+static void test_pdu_after_deferred_completion(void)
+{
+	struct plx_sock_impl_opts saved, so;
+	struct fake *f;
+	struct host h;
+	static uint8_t buf[7][8192];
+	struct io ios[7];
+	int32_t last = 0;
+
+	CU_ASSERT_EQUAL_FATAL(plx_sock_impl_get_opts("posix", &saved), 0);
+	so = saved;
+	so.send_buf_size = 4096;
+	plx_sock_impl_set_opts("posix", &so);
+	f = fake_start(M_DEFERRED_R2T);
+	host_start(&h, f, false, false);
+	/* Six in-capsule writes (4 KiB each) fill the sockets; the seventh needs an R2T. */
+	for (int i = 0; i < 7; i++) {
+		CU_ASSERT_EQUAL(submit(&h, PLX_NVME_OPC_WRITE, (uint32_t)i * 8192, buf[i],
+				       i < 6 ? 4096 : 8192, &ios[i]),
+				0);
+	}
+	CU_ASSERT_TRUE(wait_ios(&h, ios, 7, &last));
+	for (int i = 0; i < 7; i++) {
+		CU_ASSERT_EQUAL(ios[i].calls, 1);
+		CU_ASSERT_EQUAL(ios[i].cpl.status.sc, PLX_NVME_SC_ABORTED_SQ_DELETION);
+	}
+	CU_ASSERT_EQUAL(h.qpair->state, NVME_QPAIR_FAILED);
+	CU_ASSERT_EQUAL(h.qpair->outstanding, 0);
+	host_stop(&h);
+	fake_finish(f);
+	plx_sock_impl_set_opts("posix", &saved);
+}
+
 static void test_admin_connect_errors(void)
 {
 	char err[PLX_NVME_ERR_LEN] = "";
@@ -628,6 +685,7 @@ static const struct plx_ut_case cases[] = {
     {"echo_digests", test_echo_digests},
     {"bad_pdus", test_bad_pdus},
     {"admin_connect_errors", test_admin_connect_errors},
+    {"pdu_after_deferred_completion", test_pdu_after_deferred_completion},
 };
 
 PLX_UT_MAIN("nvme_tcp_qpair", cases)
