@@ -391,7 +391,8 @@ static int nvme_ctrlr_reconnect_timer(void *arg)
 
 static bool nvme_ctrlr_elapsed_sec(const struct nvme_ctrlr *ctrlr, uint32_t sec)
 {
-	return plx_get_ticks() - ctrlr->reset_start_tsc >= (uint64_t)sec * plx_get_ticks_hz();
+	return plx_thread_get_last_tsc(plx_get_thread()) - ctrlr->reset_start_tsc >=
+	       (uint64_t)sec * plx_get_ticks_hz();
 }
 
 static void nvme_ctrlr_delete_done_log(void *cb_arg, int rc)
@@ -556,7 +557,7 @@ static void nvme_ctrlr_start_reset(struct nvme_ctrlr *ctrlr)
 	plx_poller_unregister(&ctrlr->reconnect_timer);
 	__atomic_store_n(&ctrlr->reconnect_scheduled, false, __ATOMIC_RELAXED);
 	if (ctrlr->reset_start_tsc == 0) {
-		ctrlr->reset_start_tsc = plx_get_ticks();
+		ctrlr->reset_start_tsc = plx_thread_get_last_tsc(plx_get_thread());
 	}
 	nvme_ctrlr_set_state(ctrlr, NVME_CTRLR_RESETTING);
 	nvme_ctrlr_get_ref(ctrlr);

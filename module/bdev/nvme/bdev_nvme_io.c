@@ -40,6 +40,12 @@ int nvme_bdev_get_ctx_size(void)
 
 static void nvme_bdev_io_submit(struct nvme_bdev_channel *ch, struct nvme_bdev_io *nbio);
 
+/* The thread's clock (what its timed pollers run by), not a fresh TSC read. */
+static inline uint64_t nvme_now(void)
+{
+	return plx_thread_get_last_tsc(plx_get_thread());
+}
+
 /* ---- paths ---- */
 
 enum plx_nvme_ana_state nvme_io_path_ana_state(const struct nvme_io_path *path)
@@ -175,8 +181,8 @@ static bool nvme_bdev_may_wait(const struct nvme_bdev_channel *ch, const struct 
 {
 	const struct nvme_io_path *path;
 	uint32_t anatt = ch->nbdev->anatt_sec ? ch->nbdev->anatt_sec : NVME_ANA_WAIT_DEFAULT;
-	bool ana_waited_out = nbio->wait_start != 0 && plx_get_ticks() - nbio->wait_start >
-							   (uint64_t)anatt * plx_get_ticks_hz();
+	bool ana_waited_out = nbio->wait_start != 0 &&
+			      nvme_now() - nbio->wait_start > (uint64_t)anatt * plx_get_ticks_hz();
 
 	TAILQ_FOREACH(path, &ch->io_paths, link)
 	{
@@ -216,7 +222,7 @@ static void nvme_bdev_io_wait(struct nvme_bdev_channel *ch, struct nvme_bdev_io 
 		return;
 	}
 	if (nbio->wait_start == 0) {
-		nbio->wait_start = plx_get_ticks();
+		nbio->wait_start = nvme_now();
 	}
 	if (TAILQ_EMPTY(&ch->waiting)) {
 		plx_poller_resume(ch->retry_poller);
@@ -453,33 +459,37 @@ static int nvme_submit_on(struct nvme_io_path *path, struct nvme_bdev_io *nbio)
 
 static void nvme_bdev_io_submit(struct nvme_bdev_channel *ch, struct nvme_bdev_io *nbio)
 {
-	struct nvme_io_path *path = nvme_choose_path(ch);
+	struct nvme_io_path *path;
 	int rc;
 
-	if (plx_unlikely(path == NULL)) {
-		nvme_bdev_io_wait(ch, nbio);
-		return;
-	}
-	nbio->io_path = path;
-	path->outstanding++;
-	rc = nvme_submit_on(path, nbio);
-	if (plx_likely(rc == 0)) {
-		nbio->wait_start = 0;
-		nvme_ctrlr_channel_kick(path->ctrlr_ch);
-		return;
-	}
-	nbio->io_path = NULL;
-	nvme_io_path_put(path);
-	if (rc == -ENOMEM) {
-		/* No request object free on the qpair: the bdev layer resubmits later. */
-		nvme_bdev_io_finish(nbio, PLX_BDEV_IO_STATUS_NOMEM);
-	} else if (rc == -ENXIO) {
+	/* Each turn either submits, ends, or marks a path failed: at most one turn per path. */
+	for (;;) {
+		path = nvme_choose_path(ch);
+		if (plx_unlikely(path == NULL)) {
+			nvme_bdev_io_wait(ch, nbio);
+			return;
+		}
+		nbio->io_path = path;
+		path->outstanding++;
+		rc = nvme_submit_on(path, nbio);
+		if (plx_likely(rc == 0)) {
+			nbio->wait_start = 0;
+			nvme_ctrlr_channel_kick(path->ctrlr_ch);
+			return;
+		}
+		nbio->io_path = NULL;
+		nvme_io_path_put(path);
+		if (rc != -ENXIO) {
+			break;
+		}
+		/* The qpair failed under us (its aborts are completing right now, before its
+		 * poller noticed): mark it so the next choice skips it. */
 		nvme_ctrlr_channel_failed(path->ctrlr_ch);
 		ch->current = NULL;
-		nvme_bdev_io_wait(ch, nbio);
-	} else {
-		nvme_bdev_io_finish(nbio, PLX_BDEV_IO_STATUS_FAILED);
 	}
+	/* -ENOMEM: no request object free on the qpair; the bdev layer resubmits later. */
+	nvme_bdev_io_finish(nbio,
+			    rc == -ENOMEM ? PLX_BDEV_IO_STATUS_NOMEM : PLX_BDEV_IO_STATUS_FAILED);
 }
 
 /* ---- bdev reset: reset every controller behind the bdev ---- */

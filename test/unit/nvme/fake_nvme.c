@@ -17,6 +17,7 @@ struct fake_qpair {
 	STAILQ_HEAD(, nvme_request) held; /* AERs, held I/O */
 	uint32_t at_transport;
 	uint16_t next_cid;
+	bool broken; /* fake_port_fail_qpairs: the next poll fails */
 	TAILQ_ENTRY(fake_qpair) all;
 };
 
@@ -76,6 +77,34 @@ void fake_reset(void)
 	g_dev.fail_opc = 0xff;
 	g_dev.fail_cns = -1;
 	g_dev.now = 1000000;
+}
+
+/* ---- ports ---- */
+
+static struct fake_port *port_find(const char *trsvcid)
+{
+	for (uint32_t i = 0; i < g_dev.num_ports; i++) {
+		if (strcmp(g_dev.ports[i].trsvcid, trsvcid) == 0) {
+			return &g_dev.ports[i];
+		}
+	}
+	return NULL;
+}
+
+static struct fake_port *port_of(const struct plx_nvme_ctrlr *ctrlr)
+{
+	return ctrlr != NULL ? port_find(ctrlr->trid.trsvcid) : NULL;
+}
+
+struct fake_port *fake_port(const char *trsvcid)
+{
+	struct fake_port *port = port_find(trsvcid);
+
+	if (port == NULL && g_dev.num_ports < FAKE_MAX_PORTS) {
+		port = &g_dev.ports[g_dev.num_ports++];
+		snprintf(port->trsvcid, sizeof(port->trsvcid), "%s", trsvcid);
+	}
+	return port;
 }
 
 /* ---- registers ---- */
@@ -164,10 +193,14 @@ static void fake_qpair_free(struct fake_qpair *fq)
 static struct plx_nvme_ctrlr *fake_construct(const struct plx_nvme_trid *trid,
 					     const struct plx_nvme_ctrlr_opts *opts, char *err)
 {
+	struct fake_port *port = port_find(trid->trsvcid);
 	struct fake_ctrlr *fc;
 	struct fake_qpair *aq;
 
-	if (g_dev.construct_fails) {
+	if (port != NULL) {
+		port->constructs++;
+	}
+	if (g_dev.construct_fails || (port != NULL && port->refuse)) {
 		snprintf(err, PLX_NVME_ERR_LEN, "fake: connection refused");
 		return NULL;
 	}
@@ -212,7 +245,15 @@ static struct plx_nvme_qpair *fake_qpair_create(struct plx_nvme_ctrlr *ctrlr, ui
 
 static int fake_qpair_connect(struct plx_nvme_ctrlr *ctrlr, struct plx_nvme_qpair *qpair)
 {
+	struct fake_port *port = port_of(ctrlr);
+
 	fake_log("CONNECT%u", qpair->id);
+	if (port != NULL && qpair->id == 0) {
+		port->admin_connects++;
+	}
+	if (port != NULL && port->refuse) {
+		return -ECONNREFUSED;
+	}
 	if (qpair->id == 0) {
 		/* A new admin connection is a new association: the controller starts disabled. */
 		((struct fake_ctrlr *)ctrlr)->cc = 0;
@@ -296,8 +337,15 @@ static int fake_submit(struct plx_nvme_qpair *qpair, struct nvme_request *req)
 		if (g_dev.num_admin < FAKE_MAX_CMDS) {
 			fake_record(&g_dev.admin[g_dev.num_admin++], req, 0);
 		}
-	} else if (g_dev.num_io < FAKE_MAX_CMDS) {
-		fake_record(&g_dev.io[g_dev.num_io++], req, qpair->id);
+	} else {
+		struct fake_port *port = port_of(qpair->ctrlr);
+
+		if (port != NULL) {
+			port->io_submitted++;
+		}
+		if (g_dev.num_io < FAKE_MAX_CMDS) {
+			fake_record(&g_dev.io[g_dev.num_io++], req, qpair->id);
+		}
 	}
 	fq->at_transport++;
 	STAILQ_INSERT_TAIL(&fq->sq, req, link);
@@ -321,8 +369,12 @@ static void fake_fill_ns(uint32_t nsid, struct plx_nvme_ns_data *nd)
 }
 
 /* Build a whole log page; the caller copies the window asked for. */
-static size_t fake_build_log(uint8_t lid, uint8_t *log, size_t cap)
+static size_t fake_build_log(const struct plx_nvme_ctrlr *ctrlr, uint8_t lid, uint8_t *log,
+			     size_t cap)
 {
+	const struct fake_port *port = port_of(ctrlr);
+	const uint8_t *group_state =
+	    port != NULL && port->ana ? port->group_state : g_dev.group_state;
 	size_t len = 0;
 
 	memset(log, 0, cap);
@@ -336,11 +388,11 @@ static size_t fake_build_log(uint8_t lid, uint8_t *log, size_t cap)
 		for (uint32_t g = 1; g < 8; g++) {
 			struct plx_nvme_ana_group_descriptor *d = (void *)(log + len);
 
-			if (g_dev.group_state[g] == 0) {
+			if (group_state[g] == 0) {
 				continue;
 			}
 			d->ana_group_id = g;
-			d->ana_state = g_dev.group_state[g];
+			d->ana_state = group_state[g];
 			for (uint32_t ns = 1; ns <= FAKE_MAX_NS; ns++) {
 				if (g_dev.ns_active[ns] && g_dev.ns_group[ns] == g) {
 					d->nsid[d->num_of_nsid++] = ns;
@@ -367,7 +419,7 @@ static void fake_get_log(struct fake_qpair *fq, struct nvme_request *req)
 	static uint8_t log[64 * 1024];
 	uint32_t len = ((req->cmd.cdw10 >> 16) | (req->cmd.cdw11 << 16)) * 4 + 4;
 	uint64_t off = req->cmd.cdw12 | ((uint64_t)req->cmd.cdw13 << 32);
-	size_t total = fake_build_log(req->cmd.cdw10 & 0xff, log, sizeof(log));
+	size_t total = fake_build_log(fq->q.ctrlr, req->cmd.cdw10 & 0xff, log, sizeof(log));
 
 	memset(req->payload.buf, 0, len);
 	if (off < total) {
@@ -385,6 +437,10 @@ static void fake_identify(struct fake_qpair *fq, struct nvme_request *req)
 	switch (cns) {
 	case PLX_NVME_IDENTIFY_CTRLR:
 		memcpy(req->payload.buf, &g_dev.cdata, sizeof(g_dev.cdata));
+		if (port_of(ctrlr) != NULL && port_of(ctrlr)->cntlid != 0) {
+			((struct plx_nvme_ctrlr_data *)req->payload.buf)->cntlid =
+			    port_of(ctrlr)->cntlid;
+		}
 		if (strcmp(ctrlr->trid.subnqn, PLX_NVMF_DISCOVERY_NQN) == 0) {
 			((struct plx_nvme_ctrlr_data *)req->payload.buf)->cntrltype = 2;
 		}
@@ -481,13 +537,17 @@ static void fake_admin(struct fake_qpair *fq, struct nvme_request *req)
 
 static void fake_io(struct fake_qpair *fq, struct nvme_request *req)
 {
+	struct fake_port *port = port_of(fq->q.ctrlr);
 	struct plx_nvme_status st = {0};
 
-	if (g_dev.io_hold) {
+	if (g_dev.io_hold || (port != NULL && port->io_hold)) {
 		STAILQ_INSERT_TAIL(&fq->held, req, link);
 		return;
 	}
-	if (g_dev.io_status_next < g_dev.io_status_count) {
+	if (port != NULL && port->io_status_count != 0) {
+		port->io_status_count--;
+		st = port->io_status;
+	} else if (g_dev.io_status_next < g_dev.io_status_count) {
 		st = g_dev.io_status[g_dev.io_status_next++];
 	}
 	fake_complete(fq, req, st.sct, st.sc, st.dnr, 0);
@@ -502,7 +562,7 @@ static int32_t fake_process(struct plx_nvme_qpair *qpair, uint32_t max)
 
 	(void)max;
 	g_dev.now += 1;
-	if (qpair->id != 0 && g_dev.fail_io_process) {
+	if (qpair->id != 0 && (g_dev.fail_io_process || fq->broken)) {
 		nvme_qpair_set_failed(qpair);
 		return -ENXIO;
 	}
@@ -574,6 +634,86 @@ void fake_release_io(void)
 			fake_complete(fq, req, 0, 0, false, 0);
 		}
 	}
+}
+
+static bool fq_at_port(const struct fake_qpair *fq, const char *trsvcid)
+{
+	return fq->q.ctrlr != NULL && strcmp(fq->q.ctrlr->trid.trsvcid, trsvcid) == 0;
+}
+
+uint32_t fake_port_fail_qpairs(const char *trsvcid)
+{
+	struct fake_qpair *fq;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(fq, &g_qpairs, all)
+	{
+		if (fq->q.id != 0 && fq_at_port(fq, trsvcid)) {
+			fq->broken = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+uint32_t fake_port_release_io(const char *trsvcid)
+{
+	struct fake_qpair *fq;
+	struct nvme_request *req;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(fq, &g_qpairs, all)
+	{
+		while (fq->q.id != 0 && fq_at_port(fq, trsvcid) &&
+		       (req = STAILQ_FIRST(&fq->held)) != NULL) {
+			STAILQ_REMOVE_HEAD(&fq->held, link);
+			fake_complete(fq, req, 0, 0, false, 0);
+			n++;
+		}
+	}
+	return n;
+}
+
+uint32_t fake_port_held_io(const char *trsvcid)
+{
+	struct fake_qpair *fq;
+	struct nvme_request *req;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(fq, &g_qpairs, all)
+	{
+		if (fq->q.id == 0 || !fq_at_port(fq, trsvcid)) {
+			continue;
+		}
+		STAILQ_FOREACH(req, &fq->held, link)
+		{
+			n++;
+		}
+	}
+	return n;
+}
+
+bool fake_port_aen(const char *trsvcid, uint32_t cdw0)
+{
+	struct fake_qpair *fq;
+	struct nvme_request *req;
+
+	TAILQ_FOREACH(fq, &g_qpairs, all)
+	{
+		if (fq->q.id != 0 || !fq_at_port(fq, trsvcid)) {
+			continue;
+		}
+		STAILQ_FOREACH(req, &fq->held, link)
+		{
+			if (req->cmd.opc == PLX_NVME_OPC_ASYNC_EVENT_REQUEST) {
+				STAILQ_REMOVE(&fq->held, req, nvme_request, link);
+				g_dev.aers_pending--;
+				fake_complete(fq, req, 0, 0, false, cdw0);
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 struct plx_nvme_ctrlr *fake_connect(const struct plx_nvme_ctrlr_opts *opts)

@@ -9,11 +9,12 @@
 
 #include "../../../lib/nvme/nvme_internal.h"
 
-#define FAKE_TRTYPE   0x7f
-#define FAKE_MAX_NS   2048
-#define FAKE_MAX_CMDS 4096
-#define FAKE_MAX_DISC 4
-#define FAKE_SUBNQN   "nqn.2016-06.io.pollux:fake"
+#define FAKE_TRTYPE    0x7f
+#define FAKE_MAX_NS    2048
+#define FAKE_MAX_CMDS  4096
+#define FAKE_MAX_DISC  4
+#define FAKE_MAX_PORTS 4
+#define FAKE_SUBNQN    "nqn.2016-06.io.pollux:fake"
 
 struct fake_cmd {
 	struct plx_nvme_cmd cmd;
@@ -22,6 +23,27 @@ struct fake_cmd {
 	uint32_t payload_size;
 	uint16_t qid;
 	uint8_t data[64]; /* the first bytes of a host-to-controller payload, as submitted */
+};
+
+/*
+ * Per-port behaviour, for tests that run several fake controllers at once (the paths of a
+ * multipath bdev): a controller belongs to the port whose trsvcid equals its trid's. Knobs
+ * left zero change nothing; controllers of no port follow g_dev alone.
+ */
+struct fake_port {
+	char trsvcid[33];
+	bool refuse;	 /* connects fail: controller construct, admin and I/O qpair connect */
+	bool io_hold;	 /* I/O stays outstanding (fake_port_release_io completes it) */
+	uint16_t cntlid; /* Identify Controller CNTLID (0: g_dev.cdata's) */
+	bool ana;	 /* the ANA log reports group_state below instead of g_dev's */
+	uint8_t group_state[8];
+	struct plx_nvme_status io_status; /* how the next io_status_count I/Os complete */
+	uint32_t io_status_count;
+
+	/* what happened */
+	uint32_t constructs;	 /* controller connects tried (refused ones too) */
+	uint32_t admin_connects; /* admin queue reconnects tried: controller resets */
+	uint32_t io_submitted;	 /* I/O commands the transport accepted */
 };
 
 struct fake_dev {
@@ -67,6 +89,9 @@ struct fake_dev {
 	uint32_t cc_writes, last_cc, keep_alives, aers_pending;
 	uint32_t constructs, destructs, qpair_connects, qpair_disconnects;
 	uint64_t now; /* us */
+
+	struct fake_port ports[FAKE_MAX_PORTS];
+	uint32_t num_ports;
 };
 
 extern struct fake_dev g_dev;
@@ -80,6 +105,22 @@ bool fake_aen(uint32_t cdw0);
 
 /* Complete every held I/O with success. */
 void fake_release_io(void);
+
+/* The port of trsvcid, added (all knobs off) on first use. */
+struct fake_port *fake_port(const char *trsvcid);
+
+/* A lost connection: every I/O qpair of trsvcid's controllers connected now fails at its next
+ * poll (qpairs connected later work). Returns how many were hit. */
+uint32_t fake_port_fail_qpairs(const char *trsvcid);
+
+/* Complete trsvcid's held I/O with success; how many. */
+uint32_t fake_port_release_io(const char *trsvcid);
+
+/* I/O held at trsvcid's qpairs. */
+uint32_t fake_port_held_io(const char *trsvcid);
+
+/* Complete one outstanding AER of a controller of trsvcid; false when none is outstanding. */
+bool fake_port_aen(const char *trsvcid, uint32_t cdw0);
 
 /* A connected controller with default options but for opts (may be NULL). */
 struct plx_nvme_ctrlr *fake_connect(const struct plx_nvme_ctrlr_opts *opts);
