@@ -20,6 +20,7 @@ catches hangs."""
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -35,6 +36,14 @@ IO_ARGS = ('-q', '16', '-o', '4096', '-w', 'verify')
 MALLOC_BLOCKS = 16384  # 8 MiB of 512-byte blocks
 MIN_SAMPLE = 100  # fewest I/Os a distribution is judged on
 SOME_IOS = 200  # "the path is taking I/O": enough completions to rule out stragglers
+
+
+def _try_bind(sock, port):
+    try:
+        sock.bind(('127.0.0.1', port))
+        return True
+    except OSError:
+        return False
 
 
 class StopTargetsMixin:
@@ -255,6 +264,30 @@ class ListenerRemovedTest(MultipathTestBase):
         self.assertEqual(bp.bdev_names(), ['Nvme0n1'])
         self.assertEqual(sorted(p['transport']['trsvcid'] for p in bp.io_paths()), [self.p2])
         wait_growth(bp, self.port2, SOME_IOS, 'I/O on path %s' % self.p2)
+        self.assertFalse(run.done(), 'the run ended before the checks: raise -t')
+        self.finish(bp, run)
+
+    def test_silent_address_does_not_stall_other_path(self):
+        """A path whose address accepts TCP but never answers: its reconnect hangs until the
+        connect timeout, off the reactors, while the other path carries the I/O and the app
+        thread answers RPCs (it reports the path as resetting meanwhile: a blocked app thread
+        could only answer after the attempt ended)."""
+        rc = {'ctrlr_loss_timeout_sec': -1, 'reconnect_delay_sec': 1}
+        bp = self.start_bdevperf(*IO_ARGS, '-t', '8', entries=[
+            attach_entry(self.port1, self.nqn, multipath='multipath', **rc),
+            attach_entry(self.port2, self.nqn, multipath='multipath', **rc)])
+        run = bp.perform_tests()
+        self.wait_current(bp, self.port1, 'optimized')
+        self.remove_listener(self.tgt, self.nqn, self.port1)
+        silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(silent.close)
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        wait_until(lambda: _try_bind(silent, self.port1), what='port %s free' % self.p1)
+        silent.listen(16)  # accepted by the kernel, never read: ICReq gets no ICResp
+        # While path 1 is stuck connecting, path 2 takes the I/O and RPCs are answered.
+        self.wait_until_state(bp, self.p1, ('resetting',))
+        self.assert_only(bp, self.port2, self.port1)
+        self.assertEqual(bp.ctrlr_states(), {self.p1: 'resetting', self.p2: 'enabled'})
         self.assertFalse(run.done(), 'the run ended before the checks: raise -t')
         self.finish(bp, run)
 
