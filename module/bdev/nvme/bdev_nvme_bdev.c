@@ -252,6 +252,29 @@ static bool nvme_ns_same(const struct nvme_ns *a, const struct plx_nvme_ns *b)
 	       memcmp(da->eui64, db->eui64, sizeof(da->eui64)) == 0;
 }
 
+/*
+ * generate_uuids: the same UUID for the same serial number and NSID on every host and every
+ * run (two FNV-1a passes with different seeds; version 4 and variant bits set), so a
+ * namespace without ids keeps its bdev UUID across restarts.
+ */
+static void nvme_uuid_from_serial(struct plx_uuid *uuid, const struct plx_nvme_ctrlr_data *cd,
+				  uint32_t nsid)
+{
+	uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(cd->sn); i++) {
+			h[k] = (h[k] ^ (uint8_t)cd->sn[i]) * 0x100000001b3ull;
+		}
+		for (int i = 0; i < 4; i++) {
+			h[k] = (h[k] ^ (uint8_t)(nsid >> (8 * i))) * 0x100000001b3ull;
+		}
+	}
+	memcpy(uuid->u, h, sizeof(uuid->u));
+	uuid->u[6] = (uint8_t)((uuid->u[6] & 0x0f) | 0x40);
+	uuid->u[8] = (uint8_t)((uuid->u[8] & 0x3f) | 0x80);
+}
+
 static int nvme_bdev_create(struct nvme_ns *ns, const struct nvme_ctrlr *ctrlr, char *err,
 			    size_t errlen)
 {
@@ -286,6 +309,8 @@ static int nvme_bdev_create(struct nvme_ns *ns, const struct nvme_ctrlr *ctrlr, 
 	nbdev->disk.max_rw_size = PLX_MAX(PLX_MIN(max_blocks, 65536u), 1u);
 	if (!nvme_bytes_zero(nd->nguid, sizeof(nd->nguid))) {
 		memcpy(nbdev->disk.uuid.u, nd->nguid, sizeof(nbdev->disk.uuid.u));
+	} else if (bdev_nvme_get_opts()->generate_uuids) {
+		nvme_uuid_from_serial(&nbdev->disk.uuid, cd, ns->id);
 	}
 	nbdev->disk.ctxt = nbdev;
 	nbdev->disk.fn_table = &g_nvme_bdev_fn_table;
@@ -298,7 +323,9 @@ static int nvme_bdev_create(struct nvme_ns *ns, const struct nvme_ctrlr *ctrlr, 
 	rc = plx_bdev_register(&nbdev->disk);
 	if (rc != 0) {
 		snprintf(err, errlen, "could not register bdev %s: %s", nbdev->disk.name,
-			 strerror(-rc));
+			 rc == -EEXIST
+			     ? "a bdev with this name or UUID (the namespace's NGUID) exists"
+			     : strerror(-rc));
 		TAILQ_REMOVE(&ctrlr->nbdev_ctrlr->bdevs, nbdev, link);
 		ns->bdev = NULL;
 		plx_io_device_unregister(nbdev, NULL);
