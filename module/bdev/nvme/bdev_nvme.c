@@ -128,7 +128,9 @@ static bool nvme_ctrlr_has_trid(const struct nvme_ctrlr *ctrlr, const struct plx
 
 static void nvme_ctrlr_set_state(struct nvme_ctrlr *ctrlr, enum nvme_ctrlr_state state)
 {
+	pthread_mutex_lock(&ctrlr->lock);
 	__atomic_store_n(&ctrlr->state, (int)state, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&ctrlr->lock);
 }
 
 bool nvme_ctrlr_may_come_back(const struct nvme_ctrlr *ctrlr)
@@ -164,6 +166,7 @@ static void nvme_ctrlr_free(struct nvme_ctrlr *ctrlr)
 		free(ctrlr->ns[i]);
 	}
 	free(ctrlr->ns);
+	pthread_mutex_destroy(&ctrlr->lock);
 	free(ctrlr);
 }
 
@@ -207,18 +210,27 @@ static void nvme_ctrlr_channel_alloc_qpair(struct nvme_ctrlr_channel *ch)
 {
 	struct nvme_ctrlr *ctrlr = ch->ctrlr;
 	struct plx_nvme_io_qpair_opts qo;
-	struct plx_nvme_ctrlr *c = ctrlr->ctrlr;
+	struct plx_nvme_ctrlr *c;
 
+	pthread_mutex_lock(&ctrlr->lock);
+	c = ctrlr->ctrlr;
 	if (ch->qpair != NULL || c == NULL || nvme_ctrlr_get_state(ctrlr) != NVME_CTRLR_ENABLED) {
+		pthread_mutex_unlock(&ctrlr->lock);
 		return;
 	}
 	plx_nvme_ctrlr_get_default_io_qpair_opts(c, &qo);
 	qo.delay_cmd_submit = bdev_nvme_get_opts()->delay_cmd_submit;
 	ch->qpair = plx_nvme_ctrlr_alloc_io_qpair(c, &qo);
+	pthread_mutex_unlock(&ctrlr->lock);
 	ch->failure_reported = false;
-	if (ch->qpair == NULL) {
-		/* The controller is likely going down: its reset gives us a qpair later. */
-		nvme_ctrlr_channel_failed(ch);
+	ch->alloc_failed = ch->qpair == NULL;
+	if (ch->alloc_failed) {
+		/* Not a reason to reset (the controller may have granted fewer queues than there
+		 * are threads): this thread's I/O on the path fails until the next reset. A dead
+		 * connection shows on the admin queue and resets from there. */
+		PLX_ERRLOG(
+		    "%s (cntlid %u): no I/O qpair for thread %s: its I/O on this path fails\n",
+		    ctrlr->nbdev_ctrlr->name, ctrlr->cntlid, plx_thread_get_name(plx_get_thread()));
 	}
 }
 
@@ -672,6 +684,7 @@ static struct nvme_ctrlr *nvme_ctrlr_new(struct nvme_bdev_ctrlr *nbc,
 	}
 	ctrlr->nbdev_ctrlr = nbc;
 	ctrlr->opts = *opts;
+	pthread_mutex_init(&ctrlr->lock, NULL);
 	TAILQ_INIT(&ctrlr->trids);
 	TAILQ_INIT(&ctrlr->reset_waiters);
 	p->trid = opts->trid;

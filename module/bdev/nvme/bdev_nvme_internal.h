@@ -44,7 +44,13 @@ struct nvme_ctrlr {
 	struct bdev_nvme_attach_opts opts;
 	TAILQ_HEAD(, nvme_path_id) trids;
 	uint16_t cntlid;
-	int state;		    /* enum nvme_ctrlr_state; written on the app thread */
+	int state; /* enum nvme_ctrlr_state; written on the app thread */
+	/*
+	 * Taken by state changes (app thread) and by a channel allocating its qpair (any
+	 * thread), so no qpair is allocated on a controller a reset or delete is taking away.
+	 * Control path only.
+	 */
+	pthread_mutex_t lock;
 	bool fast_io_fail_timedout; /* I/O waiting for this controller gives up */
 	bool reconnect_scheduled;   /* FAILED, and a reconnect is due */
 	uint64_t reset_start_tsc;   /* start of the current outage; 0: none */
@@ -66,6 +72,7 @@ struct nvme_ctrlr_channel {
 	struct plx_poller *poller;
 	bool poller_paused;
 	bool failure_reported; /* told the app thread this qpair failed */
+	bool alloc_failed;     /* no qpair could be allocated for this thread since the reset */
 };
 
 /* A named group of controllers (the attach RPC's "name"). */

@@ -189,7 +189,9 @@ static bool nvme_bdev_may_wait(const struct nvme_bdev_channel *ch, const struct 
 		enum plx_nvme_ana_state s = nvme_io_path_ana_state(path);
 
 		if (!nvme_ctrlr_may_come_back(path->nvme_ns->ctrlr) ||
-		    s == PLX_NVME_ANA_PERSISTENT_LOSS_STATE) {
+		    s == PLX_NVME_ANA_PERSISTENT_LOSS_STATE ||
+		    (path->ctrlr_ch->alloc_failed &&
+		     nvme_ctrlr_get_state(path->ctrlr_ch->ctrlr) == NVME_CTRLR_ENABLED)) {
 			continue;
 		}
 		if (s == PLX_NVME_ANA_INACCESSIBLE_STATE || s == PLX_NVME_ANA_CHANGE_STATE) {
