@@ -61,15 +61,20 @@ static int nvme_io_path_add(struct nvme_bdev_channel *ch, struct nvme_ns *ns)
 /* Unlink; commands still in flight on it keep it allocated until they complete. */
 static void nvme_io_path_remove(struct nvme_bdev_channel *ch, struct nvme_io_path *path)
 {
+	struct plx_io_channel *ctrlr_io_ch = path->ctrlr_io_ch;
+
 	TAILQ_REMOVE(&ch->io_paths, path, link);
 	if (ch->current == path) {
 		ch->current = NULL;
 	}
+
+	/* Decided before the put: dropping the last reference may destroy the channel at once,
+	 * whose aborted commands then free a path that still had them. */
 	path->removed = true;
-	plx_put_io_channel(path->ctrlr_io_ch);
 	if (path->outstanding == 0) {
 		free(path);
 	}
+	plx_put_io_channel(ctrlr_io_ch);
 }
 
 static int nvme_bdev_channel_create(void *io_device, void *ctx_buf)
