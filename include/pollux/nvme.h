@@ -167,6 +167,16 @@ typedef void (*plx_nvme_cmd_cb)(void *cb_arg, const struct plx_nvme_cpl *cpl);
  */
 int32_t plx_nvme_ctrlr_process_admin_completions(struct plx_nvme_ctrlr *ctrlr);
 
+/*
+ * For owners that sleep between polls: an fd that becomes readable when the admin queue has
+ * something to process (fabrics: the admin connection's socket; also on EOF or error), or -1
+ * when it must be polled (PCIe). It changes with a reset: ask again after one. Poll at least
+ * every plx_nvme_ctrlr_get_keep_alive_interval_ms() as well, so keep-alives go out.
+ */
+int plx_nvme_ctrlr_get_admin_fd(const struct plx_nvme_ctrlr *ctrlr);
+/* How often a Keep Alive is due (ms); 0: none (PCIe, or KATO 0). */
+uint32_t plx_nvme_ctrlr_get_keep_alive_interval_ms(const struct plx_nvme_ctrlr *ctrlr);
+
 /* Called for every asynchronous event, after the library handled it. */
 typedef void (*plx_nvme_aer_cb)(void *cb_arg, const struct plx_nvme_cpl *cpl);
 void plx_nvme_ctrlr_register_aer_callback(struct plx_nvme_ctrlr *ctrlr, plx_nvme_aer_cb cb,

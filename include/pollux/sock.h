@@ -138,6 +138,13 @@ bool plx_sock_is_ipv6(struct plx_sock *sock);
 /* True while the connection is up (no error or EOF seen yet). */
 bool plx_sock_is_connected(struct plx_sock *sock);
 
+/*
+ * The socket's file descriptor, for readiness notification only (register it with
+ * plx_poller_set_interrupt_fd for EPOLLIN: data, EOF or an error wait for plx_sock_recv).
+ * Never read, write or close it directly. -1 for a closed socket.
+ */
+int plx_sock_get_fd(const struct plx_sock *sock);
+
 /* Minimum bytes a receive must find before the group reports the socket readable (SO_RCVLOWAT). */
 int plx_sock_set_recvlowat(struct plx_sock *sock, int nbytes);
 

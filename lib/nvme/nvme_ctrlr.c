@@ -1109,6 +1109,21 @@ const struct plx_nvme_trid *plx_nvme_ctrlr_get_trid(const struct plx_nvme_ctrlr 
 	return &ctrlr->trid;
 }
 
+int plx_nvme_ctrlr_get_admin_fd(const struct plx_nvme_ctrlr *ctrlr)
+{
+	const struct nvme_transport_ops *t = ctrlr->transport;
+
+	if (t->qpair_get_fd == NULL || ctrlr->adminq == NULL || ctrlr->state != NVME_CTRLR_READY) {
+		return -1;
+	}
+	return t->qpair_get_fd(ctrlr->adminq);
+}
+
+uint32_t plx_nvme_ctrlr_get_keep_alive_interval_ms(const struct plx_nvme_ctrlr *ctrlr)
+{
+	return (uint32_t)(ctrlr->keep_alive_interval_ticks / nvme_ticks_per_ms());
+}
+
 const char *plx_nvme_ctrlr_get_hostnqn(const struct plx_nvme_ctrlr *ctrlr)
 {
 	return ctrlr->opts.hostnqn;

@@ -225,6 +225,9 @@ struct nvme_transport_ops {
 	/* Complete every request the transport holds with ABORTED_SQ_DELETION (dnr as given). */
 	void (*qpair_abort_reqs)(struct plx_nvme_qpair *qpair, bool dnr);
 
+	/* Optional: an fd readable when the qpair has something to process; -1 or NULL: poll. */
+	int (*qpair_get_fd)(struct plx_nvme_qpair *qpair);
+
 	/* PCIe only: call cb for each NVMe function bound to a user-space driver. */
 	int (*scan)(const struct plx_nvme_trid *filter,
 		    int (*cb)(void *ctx, const struct plx_nvme_trid *trid), void *ctx);

@@ -1188,6 +1188,13 @@ static void tcp_qpair_destroy(struct plx_nvme_ctrlr *ctrlr, struct plx_nvme_qpai
 	tcp_qpair_free(tq);
 }
 
+static int tcp_qpair_get_fd(struct plx_nvme_qpair *qpair)
+{
+	struct tcp_qpair *tq = tcp_qpair(qpair);
+
+	return tq->failed ? -1 : plx_sock_get_fd(tq->sock);
+}
+
 static const struct nvme_transport_ops g_nvme_tcp_ops = {
     .name = "TCP",
     .trtype = PLX_NVMF_TRTYPE_TCP,
@@ -1204,6 +1211,7 @@ static const struct nvme_transport_ops g_nvme_tcp_ops = {
     .qpair_submit_request = tcp_submit,
     .qpair_process_completions = tcp_process,
     .qpair_abort_reqs = tcp_abort_reqs,
+    .qpair_get_fd = tcp_qpair_get_fd,
 };
 
 NVME_TRANSPORT_REGISTER(tcp, &g_nvme_tcp_ops)

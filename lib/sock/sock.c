@@ -379,6 +379,11 @@ bool plx_sock_is_connected(struct plx_sock *sock)
 	return sock->connected && sock->write_err == 0;
 }
 
+int plx_sock_get_fd(const struct plx_sock *sock)
+{
+	return sock != NULL ? sock->fd : -1;
+}
+
 int plx_sock_set_recvlowat(struct plx_sock *sock, int nbytes)
 {
 	int val = nbytes < 1 ? 1 : nbytes;

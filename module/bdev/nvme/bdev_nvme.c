@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "bdev_nvme_internal.h"
 #include "pollux/env.h"
@@ -313,6 +314,40 @@ static int nvme_ctrlr_admin_poll(void *arg)
 	return rc > 0 ? PLX_POLLER_BUSY : PLX_POLLER_IDLE;
 }
 
+static void nvme_ctrlr_stop_admin_pollers(struct nvme_ctrlr *ctrlr)
+{
+	plx_poller_unregister(&ctrlr->adminq_poller);
+	plx_poller_unregister(&ctrlr->keep_alive_poller);
+}
+
+/*
+ * While the controller is enabled: where the reactor sleeps and the transport has an fd
+ * (TCP), the admin queue is polled when its socket has something (an AER, a keep-alive
+ * answer, EOF) and by a timer at half the keep-alive interval (Keep Alives go out when due at
+ * a poll); otherwise every nvme_adminq_poll_period_us. An idle daemon then wakes every few
+ * seconds per controller instead of every 10 ms.
+ */
+static void nvme_ctrlr_start_admin_pollers(struct nvme_ctrlr *ctrlr)
+{
+	char name[BDEV_NVME_NAME_MAX + 16];
+	int fd = plx_nvme_ctrlr_get_admin_fd(ctrlr->ctrlr);
+	uint32_t ka_ms = plx_nvme_ctrlr_get_keep_alive_interval_ms(ctrlr->ctrlr);
+
+	nvme_ctrlr_stop_admin_pollers(ctrlr);
+	snprintf(name, sizeof(name), "%s_admin", ctrlr->opts.name);
+	ctrlr->adminq_poller = plx_poller_register_named(
+	    nvme_ctrlr_admin_poll, ctrlr, bdev_nvme_get_opts()->nvme_adminq_poll_period_us, name);
+	if (ctrlr->adminq_poller == NULL || fd < 0 || !plx_interrupt_mode_is_enabled() ||
+	    plx_poller_set_interrupt_fd(ctrlr->adminq_poller, fd, EPOLLIN) != 0) {
+		return;
+	}
+	if (ka_ms != 0) {
+		snprintf(name, sizeof(name), "%s_keep_alive", ctrlr->opts.name);
+		ctrlr->keep_alive_poller = plx_poller_register_named(
+		    nvme_ctrlr_admin_poll, ctrlr, (uint64_t)PLX_MAX(ka_ms / 2, 1u) * 1000, name);
+	}
+}
+
 /* Every event may change namespaces or ANA states: both are cheap to look at again. */
 static void nvme_ctrlr_aer_cb(void *arg, const struct plx_nvme_cpl *cpl)
 {
@@ -553,6 +588,7 @@ static void nvme_ctrlr_reconnected(void *arg, struct plx_nvme_ctrlr *result,
 	__atomic_store_n(&ctrlr->fast_io_fail_timedout, false, __ATOMIC_RELAXED);
 	nvme_ctrlr_refresh_namespaces(ctrlr);
 	nvme_ctrlr_set_state(ctrlr, NVME_CTRLR_ENABLED);
+	nvme_ctrlr_start_admin_pollers(ctrlr);
 	/* The reference moves on to the second walk. */
 	plx_for_each_channel(ctrlr, nvme_ctrlr_channel_get_qpair, ctrlr, nvme_ctrlr_qpairs_back);
 }
@@ -572,6 +608,8 @@ static void nvme_ctrlr_start_reset(struct nvme_ctrlr *ctrlr)
 		ctrlr->reset_start_tsc = plx_thread_get_last_tsc(plx_get_thread());
 	}
 	nvme_ctrlr_set_state(ctrlr, NVME_CTRLR_RESETTING);
+	/* Its socket goes away; a readable fd nobody reads would keep the reactor spinning. */
+	nvme_ctrlr_stop_admin_pollers(ctrlr);
 	nvme_ctrlr_get_ref(ctrlr);
 	plx_for_each_channel(ctrlr, nvme_ctrlr_channel_drop_qpair, ctrlr,
 			     nvme_ctrlr_qpairs_dropped);
@@ -634,7 +672,6 @@ static void nvme_ctrlr_paths_removed(void *arg)
 	void *cb_arg = ctx->cb_arg;
 
 	free(ctx);
-	plx_poller_unregister(&ctrlr->adminq_poller);
 	plx_io_device_unregister(ctrlr, nvme_ctrlr_unregistered);
 	cb(cb_arg, 0);
 }
@@ -665,6 +702,7 @@ static void nvme_ctrlr_delete(struct nvme_ctrlr *ctrlr, bdev_nvme_done_cb cb, vo
 	plx_poller_unregister(&ctrlr->reconnect_timer);
 	__atomic_store_n(&ctrlr->reconnect_scheduled, false, __ATOMIC_RELAXED);
 	nvme_ctrlr_set_state(ctrlr, NVME_CTRLR_DELETING);
+	nvme_ctrlr_stop_admin_pollers(ctrlr);
 	nvme_ctrlr_complete_waiters(ctrlr, -ENXIO);
 	nvme_ctrlr_remove_paths(ctrlr, nvme_ctrlr_paths_removed, ctx);
 }
@@ -737,9 +775,7 @@ static void nvme_attach_connected(void *arg, struct plx_nvme_ctrlr *result,
 		return;
 	}
 	nvme_ctrlr_adopt(ctrlr, result);
-	snprintf(pname, sizeof(pname), "%s_admin", o->name);
-	ctrlr->adminq_poller = plx_poller_register_named(
-	    nvme_ctrlr_admin_poll, ctrlr, bdev_nvme_get_opts()->nvme_adminq_poll_period_us, pname);
+	nvme_ctrlr_start_admin_pollers(ctrlr);
 	snprintf(pname, sizeof(pname), "nvme_ctrlr_%s_%u", o->name, ctrlr->cntlid);
 	plx_io_device_register(ctrlr, nvme_ctrlr_channel_create, nvme_ctrlr_channel_destroy,
 			       sizeof(struct nvme_ctrlr_channel), pname);
@@ -1152,7 +1188,7 @@ static void bdev_nvme_module_fini(void)
 	while ((nbc = TAILQ_FIRST(&g_nvme_bdev_ctrlrs)) != NULL) {
 		while ((c = TAILQ_FIRST(&nbc->ctrlrs)) != NULL) {
 			TAILQ_REMOVE(&nbc->ctrlrs, c, link);
-			plx_poller_unregister(&c->adminq_poller);
+			nvme_ctrlr_stop_admin_pollers(c);
 			plx_poller_unregister(&c->reconnect_timer);
 			nvme_ctrlr_complete_waiters(c, -ENXIO);
 			nvme_ctrlr_set_state(c, NVME_CTRLR_DELETING);

@@ -55,8 +55,9 @@ struct nvme_ctrlr {
 	bool reconnect_scheduled;   /* FAILED, and a reconnect is due */
 	uint64_t reset_start_tsc;   /* start of the current outage; 0: none */
 	uint32_t num_ns;
-	struct nvme_ns **ns; /* by nsid - 1; NULL: not active */
-	struct plx_poller *adminq_poller;
+	struct nvme_ns **ns;		      /* by nsid - 1; NULL: not active */
+	struct plx_poller *adminq_poller;     /* while enabled only */
+	struct plx_poller *keep_alive_poller; /* when adminq_poller runs on its socket's fd */
 	struct plx_poller *reconnect_timer;
 	TAILQ_HEAD(, nvme_reset_waiter) reset_waiters;
 	bool reset_again; /* a reset was asked for while one ran */
