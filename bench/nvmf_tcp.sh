@@ -8,7 +8,9 @@
 # Environment: RUNS (3), TIME (10 s), QD (64), IO_SIZE (4096), WORKLOADS ("randread randwrite"),
 #   MALLOC_MB (256), TGT_MASK (0x1), PERF_MASK (0x2), PERF_ARGS (extra, e.g. "-H -I" or "-P 2"),
 #   TGT_ARGS (extra pollux_tgt arguments, e.g. --poll), CONFIG (rpc: configure with
-#   scripts/rpc.py; json: start with a --json config), PORT (4420).
+#   scripts/rpc.py; json: start with a --json config), PORT (4420),
+#   HOST (nvme_perf, or bdevperf: the same load through the nvme bdev, bdev_nvme_attach_controller,
+#   to show what the bdev layer and the module cost on top of the driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -24,14 +26,16 @@ PERF_ARGS=${PERF_ARGS:-}
 TGT_ARGS=${TGT_ARGS:-}
 CONFIG=${CONFIG:-rpc}
 PORT=${PORT:-4420}
+HOST=${HOST:-nvme_perf}
 NQN=nqn.2016-06.io.pollux:cnode1
 TGT=$BUILD/app/pollux_tgt/pollux_tgt
 PERF=$BUILD/app/nvme_perf/nvme_perf
+BDEVPERF=$BUILD/app/bdevperf/bdevperf
 
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" >/dev/null
 fi
-ninja -C "$BUILD" app/pollux_tgt/pollux_tgt app/nvme_perf/nvme_perf >/dev/null
+ninja -C "$BUILD" app/pollux_tgt/pollux_tgt app/nvme_perf/nvme_perf app/bdevperf/bdevperf >/dev/null
 
 TMP=$(mktemp -d)
 SOCK=$TMP/rpc.sock
@@ -60,6 +64,10 @@ cat >"$TMP/nvmf.json" <<JSON
   {"method":"nvmf_create_subsystem","params":{"nqn":"$NQN","allow_any_host":true,"serial_number":"POLLUX0001","model_number":"Pollux bench"}},
   {"method":"nvmf_subsystem_add_ns","params":{"nqn":"$NQN","namespace":{"bdev_name":"Malloc0","nsid":1}}},
   {"method":"nvmf_subsystem_add_listener","params":{"nqn":"$NQN","listen_address":{"trtype":"TCP","adrfam":"IPv4","traddr":"127.0.0.1","trsvcid":"$PORT"}}}]}]}
+JSON
+cat >"$TMP/host.json" <<JSON
+{"subsystems":[{"subsystem":"bdev","config":[
+  {"method":"bdev_nvme_attach_controller","params":{"name":"Nvme0","trtype":"TCP","adrfam":"IPv4","traddr":"127.0.0.1","trsvcid":"$PORT","subnqn":"$NQN"}}]}]}
 JSON
 RPC_CMDS="bdev_malloc_create -b Malloc0 $MALLOC_MB 4096
 nvmf_create_transport -t TCP -q 128 -c 4096 -i 131072
@@ -119,9 +127,18 @@ echo
 summary=()
 for w in $WORKLOADS; do
 	# shellcheck disable=SC2206
-	cmd=("$PERF" -r "trtype:tcp adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
-		-q "$QD" -o "$IO_SIZE" -w "$w" -t "$TIME" -L -c "$PERF_MASK" $PERF_ARGS)
-	echo "== $w: ${cmd[0]} -r '${cmd[2]}' ${cmd[*]:3}"
+	if [ "$HOST" = bdevperf ]; then
+		# shellcheck disable=SC2206
+		cmd=("$BDEVPERF" -m "$PERF_MASK" --json HOSTCONF -q "$QD" -o "$IO_SIZE" -w "$w" -t "$TIME" $PERF_ARGS)
+		echo "== $w: ${cmd[*]}"
+		sed 's/^/   HOSTCONF: /' "$TMP/host.json"
+		cmd[4]=$TMP/host.json
+	else
+		# shellcheck disable=SC2206
+		cmd=("$PERF" -r "trtype:tcp adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
+			-q "$QD" -o "$IO_SIZE" -w "$w" -t "$TIME" -L -c "$PERF_MASK" $PERF_ARGS)
+		echo "== $w: ${cmd[0]} -r '${cmd[2]}' ${cmd[*]:3}"
+	fi
 	other=$(other_load)
 	if awk -v o="$other" 'BEGIN { exit !(o > 0.1) }'; then
 		echo "   WARNING: other processes used $other cores just before: figures from a busy machine"
@@ -136,6 +153,15 @@ for w in $WORKLOADS; do
 			exit 1
 		fi
 		total=$(grep '^Total' "$TMP/perf.out")
+		if [ "$HOST" = bdevperf ]; then
+			# Total : IOPS MiB/s Fail/s TO/s Average min max (bdevperf prints no percentiles)
+			a=$(echo "$total" | awk '{ print $3 }')
+			printf '  run %d: %9.0f IOPS %8.2f MiB/s  avg %8.2f us  fail/s %s\n' "$i" "$a" \
+				"$(echo "$total" | awk '{ print $4 }')" "$(echo "$total" | awk '{ print $7 }')" \
+				"$(echo "$total" | awk '{ print $5 }')"
+			iops+=("$a") p50+=(0) p99+=(0)
+			continue
+		fi
 		a=$(echo "$total" | awk '{ print $3 }')
 		b=$(awk '$1 == "50.00000%" { sub("us", "", $3); print $3 }' "$TMP/perf.out")
 		c=$(awk '$1 == "99.00000%" { sub("us", "", $3); print $3 }' "$TMP/perf.out")
