@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "../../lib/nvme/nvme_internal.h"
+#include "fuzz_tcp_util.h"
 #include "pollux/log.h"
 #include "pollux/nvme.h"
 #include "pollux/nvme_tcp_spec.h"
@@ -157,45 +158,7 @@ static struct plx_nvme_ctrlr *g_ctrlr;
 static struct plx_nvme_ns g_ns;
 static bool g_trace;
 static struct stats g_stats;
-static uint32_t g_crc_table[256];
 static uint8_t g_scratch[65536];
-
-/* ---- CRC32C, independent of the driver's, so fixed digests cross-check it ---- */
-
-static void crc32c_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++) {
-			c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		}
-		g_crc_table[i] = c;
-	}
-}
-
-static uint32_t crc32c(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (len-- > 0) {
-		c = g_crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	}
-	return c ^ 0xffffffffu;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static void fatal(const char *fmt, const char *arg)
 {
@@ -284,23 +247,23 @@ static int hs_serve(struct handshake *hs)
 	if (read_exact(hs->fd, buf, 8) != 0) {
 		return hs_fail(hs, "Connect");
 	}
-	plen = get_le32(buf + 4);
+	plen = fuzz_get_le32(buf + 4);
 	if (buf[0] != PLX_NVME_TCP_PDU_CAPSULE_CMD || plen < 72 || plen > sizeof(buf) ||
 	    read_exact(hs->fd, buf + 8, plen - 8) != 0) {
 		return hs_fail(hs, "Connect capsule");
 	}
 	rsp[0] = PLX_NVME_TCP_PDU_CAPSULE_RESP;
 	rsp[2] = PLX_NVME_TCP_CAPSULE_RESP_HLEN;
-	put_le32(rsp + 8, CNTLID);	  /* cdw0 */
+	fuzz_put_le32(rsp + 8, CNTLID);	  /* cdw0 */
 	memcpy(rsp + 20, buf + 8 + 2, 2); /* cid of the SQE */
 	if (resp.dgst & PLX_NVME_TCP_HDGST_ENABLE) {
 		rsp[1] = PLX_NVME_TCP_CH_FLAGS_HDGSTF;
 		rlen += PLX_NVME_TCP_DIGEST_LEN;
 	}
-	put_le32(rsp + 4, rlen);
+	fuzz_put_le32(rsp + 4, rlen);
 	if (rsp[1] & PLX_NVME_TCP_CH_FLAGS_HDGSTF) {
-		put_le32(rsp + PLX_NVME_TCP_CAPSULE_RESP_HLEN,
-			 crc32c(rsp, PLX_NVME_TCP_CAPSULE_RESP_HLEN));
+		fuzz_put_le32(rsp + PLX_NVME_TCP_CAPSULE_RESP_HLEN,
+			      fuzz_crc32c(rsp, PLX_NVME_TCP_CAPSULE_RESP_HLEN));
 	}
 	if (write_all(hs->fd, rsp, rlen) != 0) {
 		return hs_fail(hs, "Connect response");
@@ -426,7 +389,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	env = getenv("POLLUX_FUZZ_TRACE");
 	g_trace = env != NULL && env[0] != '\0' && env[0] != '0';
-	crc32c_init();
 	listen_loopback(0);
 	listen_loopback(1);
 	ctrlr_setup();
@@ -658,7 +620,7 @@ static size_t pdu_len(const uint8_t *p, size_t left)
 	if (left < sizeof(struct plx_nvme_tcp_common_hdr)) {
 		return left;
 	}
-	plen = get_le32(p + 4);
+	plen = fuzz_get_le32(p + 4);
 	plen = plen < sizeof(struct plx_nvme_tcp_common_hdr)
 		   ? (uint32_t)sizeof(struct plx_nvme_tcp_common_hdr)
 		   : plen;
@@ -681,14 +643,14 @@ static void fix_digests(uint8_t *buf, size_t len)
 		pdo = p[3];
 		if ((flags & PLX_NVME_TCP_CH_FLAGS_HDGSTF) && hlen >= 8 &&
 		    (size_t)hlen + PLX_NVME_TCP_DIGEST_LEN <= n) {
-			put_le32(p + hlen, crc32c(p, hlen));
+			fuzz_put_le32(p + hlen, fuzz_crc32c(p, hlen));
 			hd = PLX_NVME_TCP_DIGEST_LEN;
 		}
 		if ((flags & PLX_NVME_TCP_CH_FLAGS_DDGSTF) && n >= PLX_NVME_TCP_DIGEST_LEN) {
 			start = pdo != 0 ? pdo : (size_t)hlen + hd;
 			end = n - PLX_NVME_TCP_DIGEST_LEN;
 			if (start < end) {
-				put_le32(p + end, crc32c(p + start, end - start));
+				fuzz_put_le32(p + end, fuzz_crc32c(p + start, end - start));
 			}
 		}
 	}

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "pollux/event.h"
+#include "fuzz_tcp_util.h"
 #include "pollux/log.h"
 #include "pollux/nvme_spec.h"
 #include "pollux/nvme_tcp_spec.h"
@@ -118,45 +119,7 @@ static char g_rpc_path[64];
 static bool g_keep_log;
 static bool g_trace;
 static struct stats g_stats;
-static uint32_t g_crc_table[256];
 static uint8_t g_rx_scratch[65536];
-
-/* ---- CRC32C, independent of the target's, so digests cross-check it ---- */
-
-static void crc32c_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++) {
-			c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		}
-		g_crc_table[i] = c;
-	}
-}
-
-static uint32_t crc32c(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (len-- > 0) {
-		c = g_crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	}
-	return c ^ 0xffffffffu;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static uint64_t now_ms(void)
 {
@@ -212,12 +175,12 @@ static void trace_pdu(const uint8_t *h, uint32_t plen)
 	fprintf(stderr, "  rx pdu type 0x%02x flags 0x%02x plen %u", h[0], h[1], plen);
 	if (h[0] == PLX_NVME_TCP_PDU_CAPSULE_RESP) {
 		fprintf(stderr, ": cid %u status 0x%04x cdw0 0x%x", h[20] | h[21] << 8,
-			(h[22] | h[23] << 8) >> 1, get_le32(h + 8));
+			(h[22] | h[23] << 8) >> 1, fuzz_get_le32(h + 8));
 	} else if (h[0] == PLX_NVME_TCP_PDU_C2H_DATA || h[0] == PLX_NVME_TCP_PDU_R2T) {
 		fprintf(stderr, ": cid %u ttag %u offset %u length %u", h[8] | h[9] << 8,
-			h[10] | h[11] << 8, get_le32(h + 12), get_le32(h + 16));
+			h[10] | h[11] << 8, fuzz_get_le32(h + 12), fuzz_get_le32(h + 16));
 	} else if (h[0] == PLX_NVME_TCP_PDU_C2H_TERM_REQ) {
-		fprintf(stderr, ": fes %u fei %u", h[8] | h[9] << 8, get_le32(h + 10));
+		fprintf(stderr, ": fes %u fei %u", h[8] | h[9] << 8, fuzz_get_le32(h + 10));
 	}
 	fputc('\n', stderr);
 }
@@ -244,7 +207,7 @@ static void trace_rx(struct conn *c, const uint8_t *p, size_t n)
 		if (c->trace_have < sizeof(c->trace_hdr)) {
 			return;
 		}
-		plen = get_le32(c->trace_hdr + 4);
+		plen = fuzz_get_le32(c->trace_hdr + 4);
 		trace_pdu(c->trace_hdr, plen);
 		c->trace_have = 0;
 		c->trace_skip = plen > sizeof(c->trace_hdr) ? plen - sizeof(c->trace_hdr) : 0;
@@ -355,7 +318,7 @@ static int conn_read_pdu(struct conn *c, uint8_t *buf, uint32_t cap, uint64_t de
 	if (conn_read_exact(c, buf, 8, deadline) != 0) {
 		return -1;
 	}
-	plen = get_le32(buf + 4);
+	plen = fuzz_get_le32(buf + 4);
 	if (plen < 8 || plen > cap || conn_read_exact(c, buf + 8, plen - 8, deadline) != 0) {
 		return -1;
 	}
@@ -410,16 +373,16 @@ static int host_send_capsule(struct conn *c, const void *sqe, const void *data, 
 	pdu[1] = flags;
 	pdu[2] = PLX_NVME_TCP_CAPSULE_CMD_HLEN;
 	pdu[3] = dlen > 0 ? (uint8_t)pdo : 0;
-	put_le32(pdu + 4, plen);
+	fuzz_put_le32(pdu + 4, plen);
 	memcpy(pdu + 8, sqe, 64);
 	if (c->hdgst) {
-		put_le32(pdu + PLX_NVME_TCP_CAPSULE_CMD_HLEN,
-			 crc32c(pdu, PLX_NVME_TCP_CAPSULE_CMD_HLEN));
+		fuzz_put_le32(pdu + PLX_NVME_TCP_CAPSULE_CMD_HLEN,
+			      fuzz_crc32c(pdu, PLX_NVME_TCP_CAPSULE_CMD_HLEN));
 	}
 	if (dlen > 0) {
 		memcpy(pdu + pdo, data, dlen);
 		if (flags & PLX_NVME_TCP_CH_FLAGS_DDGSTF) {
-			put_le32(pdu + pdo + dlen, crc32c(pdu + pdo, dlen));
+			fuzz_put_le32(pdu + pdo + dlen, fuzz_crc32c(pdu + pdo, dlen));
 		}
 	}
 	return conn_send(c, pdu, plen, deadline);
@@ -683,7 +646,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	g_keep_log = env != NULL && env[0] != '\0' && env[0] != '0';
 	env = getenv("POLLUX_FUZZ_TRACE");
 	g_trace = env != NULL && env[0] != '\0' && env[0] != '0';
-	crc32c_init();
 	snprintf(g_config_path, sizeof(g_config_path), "/tmp/nvmf_tcp_fuzz_XXXXXX.json");
 	snprintf(g_rpc_path, sizeof(g_rpc_path), "/tmp/nvmf_tcp_fuzz_%d.sock", (int)getpid());
 	if (pick_port() != 0 || write_config() != 0) {
@@ -726,7 +688,7 @@ static size_t pdu_chunk(const uint8_t *p, size_t left)
 	if (left < sizeof(struct plx_nvme_tcp_common_hdr)) {
 		return left;
 	}
-	plen = get_le32(p + 4);
+	plen = fuzz_get_le32(p + 4);
 	if (plen < sizeof(struct plx_nvme_tcp_common_hdr)) {
 		plen = sizeof(struct plx_nvme_tcp_common_hdr);
 	}
@@ -750,14 +712,14 @@ static void fix_digests(uint8_t *p, size_t len)
 	pdo = p[3];
 	if ((flags & PLX_NVME_TCP_CH_FLAGS_HDGSTF) && hlen >= 8 &&
 	    (size_t)hlen + PLX_NVME_TCP_DIGEST_LEN <= len) {
-		put_le32(p + hlen, crc32c(p, hlen));
+		fuzz_put_le32(p + hlen, fuzz_crc32c(p, hlen));
 		hd = PLX_NVME_TCP_DIGEST_LEN;
 	}
 	if ((flags & PLX_NVME_TCP_CH_FLAGS_DDGSTF) && len >= PLX_NVME_TCP_DIGEST_LEN) {
 		start = pdo != 0 ? pdo : (size_t)hlen + hd;
 		end = len - PLX_NVME_TCP_DIGEST_LEN;
 		if (start < end) {
-			put_le32(p + end, crc32c(p + start, end - start));
+			fuzz_put_le32(p + end, fuzz_crc32c(p + start, end - start));
 		}
 	}
 }
