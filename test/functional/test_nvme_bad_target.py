@@ -12,28 +12,16 @@ misbehaviour's doing.
 POLLUX_BUILD names the build under test (a release or an ASan/UBSan build dir)."""
 
 import os
-import re
 import subprocess
 import unittest
 
 from nvme_bad_target import BadTarget
-from pollux_test import TargetTestCase, build_dir
+from pollux_test import TargetTestCase
+from test_nvme_tools import VERIFY_RE, perf_core, tool
 
 RUN_TIMEOUT = 120  # hang detection only
 SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'UndefinedBehaviorSanitizer',
                      'runtime error:')
-VERIFY_RE = re.compile(r'^Verify: (\d+) blocks checked, (\d+) errors', re.M)
-
-
-def tool(*parts):
-    path = os.path.join(build_dir(), *parts)
-    if not os.access(path, os.X_OK):
-        raise unittest.SkipTest('%s is not built: %s is missing' % (parts[-1], path))
-    return path
-
-
-def perf_core():
-    return '0x2' if (os.cpu_count() or 1) > 1 else '0x1'
 
 
 class BadTargetTestCase(unittest.TestCase):
