@@ -150,29 +150,21 @@ class AnaFailoverTest(MultipathTestBase):
         self.wait_current(bp, p1, 'optimized')
         self.assert_only(bp, p1, p2)
 
-        self.set_ana(self.tgt, self.nqn, p1, 'inaccessible')
-        self.wait_ana(bp, p1, 'inaccessible')
-        self.wait_current(bp, p2, 'optimized')
-        self.assert_only(bp, p2, p1)
-
-        # Auto failback once the preferred path is optimized again.
-        self.set_ana(self.tgt, self.nqn, p1, 'optimized')
-        self.wait_current(bp, p1, 'optimized')
-        self.assert_only(bp, p1, p2)
-
-        # An optimized path wins over a non-optimized one, whatever the order.
-        self.set_ana(self.tgt, self.nqn, p2, 'non_optimized')
-        self.wait_ana(bp, p2, 'non_optimized')
-        self.assert_only(bp, p1, p2)
-        self.set_ana(self.tgt, self.nqn, p1, 'non_optimized')
-        self.set_ana(self.tgt, self.nqn, p2, 'optimized')
-        self.wait_current(bp, p2, 'optimized')
-        self.assert_only(bp, p2, p1)
-
-        # A non-optimized path is used when no optimized one is left.
-        self.set_ana(self.tgt, self.nqn, p2, 'inaccessible')
-        self.wait_current(bp, p1, 'non_optimized')
-        self.assert_only(bp, p1, p2)
+        # (ANA changes on the target, the path I/O must then use and its state): failover,
+        # auto failback, optimized beating non-optimized in either order, and a
+        # non-optimized path used when no optimized one is left.
+        steps = [({p1: 'inaccessible'}, p2, 'optimized'),
+                 ({p1: 'optimized'}, p1, 'optimized'),
+                 ({p2: 'non_optimized'}, p1, 'optimized'),
+                 ({p1: 'non_optimized', p2: 'optimized'}, p2, 'optimized'),
+                 ({p2: 'inaccessible'}, p1, 'non_optimized')]
+        for changes, port, ana in steps:
+            for p, state in changes.items():
+                self.set_ana(self.tgt, self.nqn, p, state)
+            for p, state in changes.items():
+                self.wait_ana(bp, p, state)
+            self.wait_current(bp, port, ana)
+            self.assert_only(bp, port, p2 if port == p1 else p1)
 
         # No usable path at all: I/O waits (nothing completes) instead of failing, and
         # resumes on the first path that comes back.
