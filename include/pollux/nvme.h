@@ -177,6 +177,16 @@ int plx_nvme_ctrlr_get_admin_fd(const struct plx_nvme_ctrlr *ctrlr);
 /* How often a Keep Alive is due (ms); 0: none (PCIe, or KATO 0). */
 uint32_t plx_nvme_ctrlr_get_keep_alive_interval_ms(const struct plx_nvme_ctrlr *ctrlr);
 
+/*
+ * Read the ANA log again without blocking (a path error may say more than the last read):
+ * plx_nvme_ns_get_ana_state reports the new states once cb(cb_arg, rc) runs, from a later
+ * admin poll (rc 0 or a negative errno). Owner thread only. 0 when submitted, -ENOTSUP when
+ * the controller has no ANA reporting (cb does not run), or a negative errno.
+ */
+typedef void (*plx_nvme_ctrlr_done_cb)(void *cb_arg, int rc);
+int plx_nvme_ctrlr_refresh_ana(struct plx_nvme_ctrlr *ctrlr, plx_nvme_ctrlr_done_cb cb,
+			       void *cb_arg);
+
 /* Called for every asynchronous event, after the library handled it. */
 typedef void (*plx_nvme_aer_cb)(void *cb_arg, const struct plx_nvme_cpl *cpl);
 void plx_nvme_ctrlr_register_aer_callback(struct plx_nvme_ctrlr *ctrlr, plx_nvme_aer_cb cb,

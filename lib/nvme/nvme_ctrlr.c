@@ -512,6 +512,58 @@ static int nvme_ctrlr_update_ana(struct plx_nvme_ctrlr *ctrlr, char *err)
 	return rc;
 }
 
+struct nvme_ana_refresh {
+	struct plx_nvme_ctrlr *ctrlr;
+	uint8_t *buf;
+	uint32_t len;
+	plx_nvme_ctrlr_done_cb cb;
+	void *cb_arg;
+};
+
+static void nvme_ana_refresh_done(void *arg, const struct plx_nvme_cpl *cpl)
+{
+	struct nvme_ana_refresh *r = arg;
+	int rc = plx_nvme_cpl_is_error(cpl) ? -EIO : 0;
+
+	if (rc == 0) {
+		nvme_ctrlr_parse_ana_log(r->ctrlr, r->buf, r->len);
+	}
+	r->cb(r->cb_arg, rc);
+	plx_dma_free(r->buf);
+	free(r);
+}
+
+int plx_nvme_ctrlr_refresh_ana(struct plx_nvme_ctrlr *ctrlr, plx_nvme_ctrlr_done_cb cb,
+			       void *cb_arg)
+{
+	uint32_t groups = ctrlr->cdata.nanagrpid ? ctrlr->cdata.nanagrpid : ctrlr->cdata.anagrpmax;
+	uint64_t len =
+	    sizeof(struct plx_nvme_ana_page) +
+	    (uint64_t)PLX_MAX(groups, 1u) * sizeof(struct plx_nvme_ana_group_descriptor) +
+	    (uint64_t)ctrlr->num_ns * 4;
+	struct nvme_ana_refresh *r;
+	int rc;
+
+	if (!(ctrlr->cdata.cmic & PLX_NVME_CMIC_ANA_REPORTING)) {
+		return -ENOTSUP;
+	}
+	/* One command: a log longer than a transfer is read in part (the parse says so). */
+	len = PLX_MIN(PLX_MIN(len, NVME_ANA_LOG_MAX), (uint64_t)ctrlr->max_xfer_size) & ~3ull;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->buf = plx_dma_zmalloc(len, 4096)) == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
+	*r = (struct nvme_ana_refresh){ctrlr, r->buf, (uint32_t)len, cb, cb_arg};
+	rc = plx_nvme_ctrlr_cmd_get_log_page(ctrlr, PLX_NVME_LOG_ASYMMETRIC_NAMESPACE_ACCESS, 0,
+					     r->buf, r->len, 0, nvme_ana_refresh_done, r);
+	if (rc != 0) {
+		plx_dma_free(r->buf);
+		free(r);
+	}
+	return rc;
+}
+
 /* ---- asynchronous events ---- */
 
 static int nvme_ctrlr_submit_aer(struct plx_nvme_ctrlr *ctrlr);

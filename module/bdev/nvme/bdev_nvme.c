@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "bdev_nvme_internal.h"
 #include "pollux/env.h"
@@ -345,6 +346,73 @@ static void nvme_ctrlr_start_admin_pollers(struct nvme_ctrlr *ctrlr)
 		snprintf(name, sizeof(name), "%s_keep_alive", ctrlr->opts.name);
 		ctrlr->keep_alive_poller = plx_poller_register_named(
 		    nvme_ctrlr_admin_poll, ctrlr, (uint64_t)PLX_MAX(ka_ms / 2, 1u) * 1000, name);
+	}
+}
+
+/* ---- ANA log reads a path error asks for ---- */
+
+struct nvme_ana_refresh_result {
+	struct nvme_ctrlr *ctrlr;
+	int rc;
+};
+
+static void nvme_ctrlr_ana_refreshed_msg(void *arg)
+{
+	struct nvme_ana_refresh_result *res = arg;
+	struct nvme_ctrlr *ctrlr = res->ctrlr;
+
+	ctrlr->ana_refresh_pending = false;
+	if (res->rc == 0 && nvme_ctrlr_get_state(ctrlr) == NVME_CTRLR_ENABLED &&
+	    ctrlr->nbdev_ctrlr != NULL) {
+		nvme_ctrlr_ana_changed(ctrlr);
+	}
+	free(res);
+	nvme_ctrlr_put_ref(ctrlr);
+}
+
+/* Usually on the app thread (an admin poll), but a reset's abort runs it on the connect
+ * job's thread: hop to the app thread either way. */
+static void nvme_ctrlr_ana_refreshed(void *arg, int rc)
+{
+	struct nvme_ana_refresh_result *res = calloc(1, sizeof(*res));
+	struct nvme_ctrlr *ctrlr = arg;
+
+	if (res == NULL) {
+		/* Out of memory: the flag stays set, the reference is kept (a leak of one). */
+		PLX_ERRLOG("out of memory after an ANA log read\n");
+		return;
+	}
+	res->ctrlr = ctrlr;
+	res->rc = rc;
+	while (plx_thread_send_msg(plx_thread_get_app_thread(), nvme_ctrlr_ana_refreshed_msg,
+				   res) == -ENOMEM) {
+		usleep(100);
+	}
+}
+
+static void nvme_ctrlr_ana_refresh_msg(void *arg)
+{
+	struct nvme_ctrlr *ctrlr = arg;
+
+	if (nvme_ctrlr_get_state(ctrlr) == NVME_CTRLR_ENABLED && ctrlr->ctrlr != NULL &&
+	    !ctrlr->ana_refresh_pending) {
+		nvme_ctrlr_get_ref(ctrlr);
+		if (plx_nvme_ctrlr_refresh_ana(ctrlr->ctrlr, nvme_ctrlr_ana_refreshed, ctrlr) ==
+		    0) {
+			ctrlr->ana_refresh_pending = true;
+		} else {
+			nvme_ctrlr_put_ref(ctrlr);
+		}
+	}
+	nvme_ctrlr_put_ref(ctrlr);
+}
+
+void nvme_ctrlr_ana_suspect(struct nvme_ctrlr *ctrlr)
+{
+	nvme_ctrlr_get_ref(ctrlr);
+	if (plx_thread_send_msg(plx_thread_get_app_thread(), nvme_ctrlr_ana_refresh_msg, ctrlr) !=
+	    0) {
+		nvme_ctrlr_put_ref(ctrlr);
 	}
 }
 

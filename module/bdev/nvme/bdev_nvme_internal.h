@@ -60,7 +60,8 @@ struct nvme_ctrlr {
 	struct plx_poller *keep_alive_poller; /* when adminq_poller runs on its socket's fd */
 	struct plx_poller *reconnect_timer;
 	TAILQ_HEAD(, nvme_reset_waiter) reset_waiters;
-	bool reset_again; /* a reset was asked for while one ran */
+	bool reset_again;	  /* a reset was asked for while one ran */
+	bool ana_refresh_pending; /* an ANA log read is on its way */
 	bool destruct_after_reset;
 	uint32_t ref; /* held by in-flight channel iterations and resets */
 	TAILQ_ENTRY(nvme_ctrlr) link;
@@ -150,6 +151,9 @@ bool nvme_ctrlr_may_come_back(const struct nvme_ctrlr *ctrlr);
 
 /* A qpair on ctrlr_ch's thread failed (process_completions gave -ENXIO). */
 void nvme_ctrlr_channel_failed(struct nvme_ctrlr_channel *ctrlr_ch);
+
+/* A path of ctrlr reported an ANA state (I/O thread): read the ANA log again. */
+void nvme_ctrlr_ana_suspect(struct nvme_ctrlr *ctrlr);
 
 /* Make sure the channel's poller runs (something was submitted). */
 static inline void nvme_ctrlr_channel_kick(struct nvme_ctrlr_channel *ctrlr_ch)

@@ -321,8 +321,11 @@ static void nvme_bdev_io_done(void *arg, const struct plx_nvme_cpl *cpl)
 	ch = nvme_bdev_io_channel(nbio);
 	if (nvme_status_is_path_error(st)) {
 		ana = nvme_status_ana_state(st);
-		if (ana >= 0 && !path->removed) {
+		/* Believe the status on this thread now; ask for the log once per change, so
+		 * every thread learns it (and learns when it is over, AER or not). */
+		if (ana >= 0 && !path->removed && path->ana_override != ana) {
 			path->ana_override = ana;
+			nvme_ctrlr_ana_suspect(path->nvme_ns->ctrlr);
 		}
 		if (ch->current == path) {
 			ch->current = NULL;

@@ -572,8 +572,10 @@ static void test_multipath_active_passive_ana(void)
 	CU_ASSERT_STRING_EQUAL(read_goes_to(&c, 1), "A");
 	CU_ASSERT_STRING_EQUAL(read_goes_to(&c, 2), "A");
 
-	/* A path status on A (ANA inaccessible, SCT 3 SC 2): the I/O is retried on B and
-	 * succeeds; later I/O avoids A. */
+	/* A path status on A (ANA inaccessible, SCT 3 SC 2) from a target that sends no event:
+	 * the I/O is retried on B and succeeds; the module reads the ANA log, and later I/O
+	 * avoids A. */
+	fake_port(PORT_A)->group_state[1] = PLX_NVME_ANA_INACCESSIBLE_STATE;
 	fake_port(PORT_A)->io_status = (struct plx_nvme_status){
 	    .sct = PLX_NVME_SCT_PATH, .sc = PLX_NVME_SC_ASYMMETRIC_ACCESS_INACCESSIBLE};
 	fake_port(PORT_A)->io_status_count = 1;
@@ -586,7 +588,13 @@ static void test_multipath_active_passive_ana(void)
 		CU_ASSERT_EQUAL(fake_port(PORT_A)->io_submitted - a, 1);
 		CU_ASSERT_EQUAL(fake_port(PORT_B)->io_submitted - b, 1);
 	}
+	ut_advance_time_us(20000); /* the admin poll that reads the log */
+	settle();
 	CU_ASSERT_STRING_EQUAL(read_goes_to(&c, 1), "B");
+	CU_ASSERT_STRING_EQUAL(read_goes_to(&c, 2), "B"); /* the other thread knows too */
+	/* Optimized again (with an event this time): A again. */
+	ana_change(PORT_A, PLX_NVME_ANA_OPTIMIZED_STATE);
+	CU_ASSERT_STRING_EQUAL(read_goes_to(&c, 1), "A");
 
 	/* Both inaccessible: I/O waits (ANATT) rather than failing; B comes back: done. */
 	ana_change(PORT_A, PLX_NVME_ANA_INACCESSIBLE_STATE);
