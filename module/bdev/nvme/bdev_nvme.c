@@ -100,6 +100,43 @@ void bdev_nvme_get_default_attach_opts(struct bdev_nvme_attach_opts *opts)
 	};
 }
 
+/* ---- a count of asynchronous steps ---- */
+
+struct nvme_fanout {
+	uint32_t pending;
+	int rc;
+	bdev_nvme_done_cb cb;
+	void *cb_arg;
+};
+
+struct nvme_fanout *nvme_fanout_new(bdev_nvme_done_cb cb, void *cb_arg)
+{
+	struct nvme_fanout *f = calloc(1, sizeof(*f));
+
+	if (f != NULL) {
+		*f = (struct nvme_fanout){.pending = 1, .cb = cb, .cb_arg = cb_arg};
+	}
+	return f;
+}
+
+void nvme_fanout_add(struct nvme_fanout *f)
+{
+	f->pending++;
+}
+
+void nvme_fanout_done(void *arg, int rc)
+{
+	struct nvme_fanout *f = arg;
+
+	if (rc != 0 && rc != -EALREADY && f->rc == 0) {
+		f->rc = rc;
+	}
+	if (--f->pending == 0) {
+		f->cb(f->cb_arg, f->rc);
+		free(f);
+	}
+}
+
 /* ---- lookups ---- */
 
 struct nvme_bdev_ctrlr *nvme_bdev_ctrlr_get_by_name(const char *name)
@@ -732,13 +769,14 @@ static void nvme_ctrlr_unregistered(void *io_device)
 	nvme_ctrlr_put_ref(ctrlr); /* frees it unless a message still holds it */
 }
 
-static void nvme_ctrlr_paths_removed(void *arg)
+static void nvme_ctrlr_paths_removed(void *arg, int rc)
 {
 	struct nvme_ctrlr_delete_ctx *ctx = arg;
 	struct nvme_ctrlr *ctrlr = ctx->ctrlr;
 	bdev_nvme_done_cb cb = ctx->cb;
 	void *cb_arg = ctx->cb_arg;
 
+	(void)rc;
 	free(ctx);
 	plx_io_device_unregister(ctrlr, nvme_ctrlr_unregistered);
 	cb(cb_arg, 0);
@@ -980,26 +1018,6 @@ void bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, bdev_nvme_attach
 
 /* ---- detach ---- */
 
-struct nvme_detach_ctx {
-	uint32_t pending;
-	int rc;
-	bdev_nvme_done_cb cb;
-	void *cb_arg;
-};
-
-static void nvme_detach_one_done(void *arg, int rc)
-{
-	struct nvme_detach_ctx *ctx = arg;
-
-	if (rc != 0 && rc != -EALREADY && ctx->rc == 0) {
-		ctx->rc = rc;
-	}
-	if (--ctx->pending == 0) {
-		ctx->cb(ctx->cb_arg, ctx->rc);
-		free(ctx);
-	}
-}
-
 static bool nvme_trid_matches(const struct plx_nvme_trid *trid,
 			      const struct bdev_nvme_path_filter *f)
 {
@@ -1057,63 +1075,40 @@ int bdev_nvme_detach(const char *name, const struct bdev_nvme_path_filter *filte
 {
 	struct nvme_bdev_ctrlr *nbc = nvme_bdev_ctrlr_get_by_name(name);
 	struct nvme_ctrlr *c, *tmp;
-	struct nvme_detach_ctx *ctx;
+	struct nvme_fanout *f;
 	bool matched = false;
 
 	if (nbc == NULL) {
 		return -ENODEV;
 	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
+	f = nvme_fanout_new(cb, cb_arg);
+	if (f == NULL) {
 		return -ENOMEM;
 	}
-	ctx->cb = cb;
-	ctx->cb_arg = cb_arg;
-	ctx->pending = 1; /* ours, dropped below */
 	for (c = TAILQ_FIRST(&nbc->ctrlrs); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, link);
 		if (nvme_ctrlr_get_state(c) == NVME_CTRLR_DELETING) {
 			continue;
 		}
 		if (nvme_ctrlr_drop_trids(c, filter, &matched)) {
-			ctx->pending++;
-			nvme_ctrlr_delete(c, nvme_detach_one_done, ctx);
+			nvme_fanout_add(f);
+			nvme_ctrlr_delete(c, nvme_fanout_done, f);
 		}
 	}
 	if (!matched) {
-		free(ctx);
+		free(f); /* nothing was started: nobody else holds it */
 		return -ENODEV;
 	}
-	nvme_detach_one_done(ctx, 0);
+	nvme_fanout_done(f, 0);
 	return 0;
 }
 
 /* ---- RPC helpers ---- */
 
-struct nvme_reset_rpc_ctx {
-	uint32_t pending;
-	int rc;
-	bdev_nvme_done_cb cb;
-	void *cb_arg;
-};
-
-static void nvme_reset_rpc_one_done(void *arg, int rc)
-{
-	struct nvme_reset_rpc_ctx *ctx = arg;
-
-	if (rc != 0 && ctx->rc == 0) {
-		ctx->rc = rc;
-	}
-	if (--ctx->pending == 0) {
-		ctx->cb(ctx->cb_arg, ctx->rc);
-		free(ctx);
-	}
-}
-
 int bdev_nvme_reset_rpc(const char *name, int32_t cntlid, bdev_nvme_done_cb cb, void *cb_arg)
 {
 	struct nvme_bdev_ctrlr *nbc = nvme_bdev_ctrlr_get_by_name(name);
-	struct nvme_reset_rpc_ctx *ctx;
+	struct nvme_fanout *f;
 	struct nvme_ctrlr *c;
 	uint32_t n = 0;
 
@@ -1127,19 +1122,18 @@ int bdev_nvme_reset_rpc(const char *name, int32_t cntlid, bdev_nvme_done_cb cb, 
 	if (n == 0) {
 		return -ENODEV;
 	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
+	f = nvme_fanout_new(cb, cb_arg);
+	if (f == NULL) {
 		return -ENOMEM;
 	}
-	ctx->cb = cb;
-	ctx->cb_arg = cb_arg;
-	ctx->pending = n;
 	TAILQ_FOREACH(c, &nbc->ctrlrs, link)
 	{
 		if (cntlid < 0 || c->cntlid == (uint16_t)cntlid) {
-			nvme_ctrlr_reset(c, nvme_reset_rpc_one_done, ctx);
+			nvme_fanout_add(f);
+			nvme_ctrlr_reset(c, nvme_fanout_done, f);
 		}
 	}
+	nvme_fanout_done(f, 0);
 	return 0;
 }
 

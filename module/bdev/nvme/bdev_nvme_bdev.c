@@ -445,25 +445,11 @@ int nvme_bdev_ctrlr_add_namespaces(struct nvme_ctrlr *ctrlr, json_t *names, char
 
 /* ---- removing paths ---- */
 
-struct nvme_remove_ctx {
-	uint32_t pending;
-	void (*cb)(void *cb_arg);
-	void *cb_arg;
-};
-
-static void nvme_remove_one_done(struct nvme_remove_ctx *ctx)
-{
-	if (--ctx->pending == 0) {
-		ctx->cb(ctx->cb_arg);
-		free(ctx);
-	}
-}
-
 static void nvme_ch_remove_path(struct plx_io_channel_iter *i)
 {
 	struct nvme_bdev_channel *ch = plx_io_channel_get_ctx(plx_io_channel_iter_get_channel(i));
-	struct nvme_remove_ctx **pctx = plx_io_channel_iter_get_ctx(i);
-	struct nvme_io_path *path = nvme_io_path_find(ch, (struct nvme_ns *)pctx[1]);
+	void **pctx = plx_io_channel_iter_get_ctx(i);
+	struct nvme_io_path *path = nvme_io_path_find(ch, pctx[1]);
 
 	if (path != NULL) {
 		nvme_io_path_remove(ch, path);
@@ -473,22 +459,15 @@ static void nvme_ch_remove_path(struct plx_io_channel_iter *i)
 
 static void nvme_ch_remove_path_done(struct plx_io_channel_iter *i, int status)
 {
-	struct nvme_remove_ctx **pctx = plx_io_channel_iter_get_ctx(i);
-	struct nvme_remove_ctx *ctx = pctx[0];
+	void **pctx = plx_io_channel_iter_get_ctx(i);
+	struct nvme_fanout *f = pctx[0];
 
-	(void)status;
 	free(pctx);
-	nvme_remove_one_done(ctx);
-}
-
-static void nvme_bdev_unregistered(void *cb_arg, int rc)
-{
-	(void)rc;
-	nvme_remove_one_done(cb_arg);
+	nvme_fanout_done(f, status);
 }
 
 /* Take ns off its bdev: the bdev goes when it was its last path. */
-static void nvme_ns_detach_from_bdev(struct nvme_ns *ns, struct nvme_remove_ctx *ctx)
+static void nvme_ns_detach_from_bdev(struct nvme_ns *ns, struct nvme_fanout *f)
 {
 	struct nvme_bdev *nbdev = ns->bdev;
 	void **pctx;
@@ -500,46 +479,44 @@ static void nvme_ns_detach_from_bdev(struct nvme_ns *ns, struct nvme_remove_ctx 
 	TAILQ_REMOVE(&nbdev->nvme_ns_list, ns, link);
 	pthread_mutex_unlock(&nbdev->ns_lock);
 	ns->bdev = NULL;
-	ctx->pending++;
+	nvme_fanout_add(f);
 	if (TAILQ_EMPTY(&nbdev->nvme_ns_list)) {
 		PLX_NOTICELOG("%s: last path gone: removing the bdev\n", nbdev->disk.name);
 		nbdev->unregistering = true;
-		plx_bdev_unregister(&nbdev->disk, nvme_bdev_unregistered, ctx);
+		plx_bdev_unregister(&nbdev->disk, nvme_fanout_done, f);
 		return;
 	}
 	pctx = calloc(2, sizeof(void *));
 	if (pctx == NULL) {
 		PLX_ERRLOG("%s: out of memory removing a path\n", nbdev->disk.name);
-		nvme_remove_one_done(ctx);
+		nvme_fanout_done(f, -ENOMEM);
 		return;
 	}
-	pctx[0] = ctx;
+	pctx[0] = f;
 	pctx[1] = ns;
 	plx_for_each_channel(nbdev, nvme_ch_remove_path, pctx, nvme_ch_remove_path_done);
 }
 
-void nvme_ctrlr_remove_paths(struct nvme_ctrlr *ctrlr, void (*cb)(void *cb_arg), void *cb_arg)
+void nvme_ctrlr_remove_paths(struct nvme_ctrlr *ctrlr, bdev_nvme_done_cb cb, void *cb_arg)
 {
-	struct nvme_remove_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct nvme_fanout *f = nvme_fanout_new(cb, cb_arg);
 
-	if (ctx == NULL) {
+	if (f == NULL) {
 		PLX_ERRLOG("out of memory removing paths\n");
-		cb(cb_arg);
+		cb(cb_arg, -ENOMEM);
 		return;
 	}
-	ctx->cb = cb;
-	ctx->cb_arg = cb_arg;
-	ctx->pending = 1;
 	for (uint32_t i = 0; i < ctrlr->num_ns; i++) {
 		if (ctrlr->ns[i] != NULL) {
-			nvme_ns_detach_from_bdev(ctrlr->ns[i], ctx);
+			nvme_ns_detach_from_bdev(ctrlr->ns[i], f);
 		}
 	}
-	nvme_remove_one_done(ctx);
+	nvme_fanout_done(f, 0);
 }
 
-static void nvme_ns_gone_done(void *arg)
+static void nvme_ns_gone_done(void *arg, int rc)
 {
+	(void)rc;
 	free(arg);
 }
 
@@ -559,19 +536,16 @@ void nvme_ctrlr_refresh_namespaces(struct nvme_ctrlr *ctrlr)
 			active = id == ns->id;
 		}
 		if (!active) {
-			struct nvme_remove_ctx *ctx = calloc(1, sizeof(*ctx));
+			struct nvme_fanout *f = nvme_fanout_new(nvme_ns_gone_done, ns);
 
 			PLX_NOTICELOG("%s: namespace %u is gone\n", ctrlr->nbdev_ctrlr->name,
 				      ns->id);
 			ctrlr->ns[i] = NULL;
-			if (ctx == NULL) {
+			if (f == NULL) {
 				continue; /* leaks the path record rather than freeing it in use */
 			}
-			ctx->cb = nvme_ns_gone_done;
-			ctx->cb_arg = ns;
-			ctx->pending = 1;
-			nvme_ns_detach_from_bdev(ns, ctx);
-			nvme_remove_one_done(ctx);
+			nvme_ns_detach_from_bdev(ns, f);
+			nvme_fanout_done(f, 0);
 			continue;
 		}
 		ns->ns = plx_nvme_ctrlr_get_ns(c, ns->id);

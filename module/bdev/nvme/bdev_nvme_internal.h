@@ -135,6 +135,21 @@ struct nvme_bdev_channel {
 	TAILQ_ENTRY(nvme_bdev_channel) link; /* g_nvme_bdev_channels (get_io_paths) */
 };
 
+/* ---- bdev_nvme.c: a count of asynchronous steps ---- */
+
+/*
+ * One answer for several asynchronous steps (deleting controllers, resetting them, removing
+ * paths): cb(cb_arg, rc) runs once the last step finished, with the first error (-EALREADY,
+ * a step already under way, counts as success). The count starts at one, held by the caller
+ * while it starts the steps and dropped with nvme_fanout_done(f, 0), so steps that finish at
+ * once cannot end it early. NULL when out of memory.
+ */
+struct nvme_fanout;
+struct nvme_fanout *nvme_fanout_new(bdev_nvme_done_cb cb, void *cb_arg);
+void nvme_fanout_add(struct nvme_fanout *f);
+/* A step finished (a bdev_nvme_done_cb: pass f as the step's cb_arg). */
+void nvme_fanout_done(void *f, int rc);
+
 /* ---- bdev_nvme.c: controllers ---- */
 
 struct nvme_bdev_ctrlr *nvme_bdev_ctrlr_get_by_name(const char *name);
@@ -203,7 +218,7 @@ void nvme_ctrlr_ana_changed(struct nvme_ctrlr *ctrlr);
  * unregistered. cb(cb_arg) when every channel stopped using the paths and those bdevs are
  * gone.
  */
-void nvme_ctrlr_remove_paths(struct nvme_ctrlr *ctrlr, void (*cb)(void *cb_arg), void *cb_arg);
+void nvme_ctrlr_remove_paths(struct nvme_ctrlr *ctrlr, bdev_nvme_done_cb cb, void *cb_arg);
 
 /* The controller's qpairs are back (or changed): channels retry waiting I/O. */
 void nvme_ctrlr_paths_changed(struct nvme_ctrlr *ctrlr);

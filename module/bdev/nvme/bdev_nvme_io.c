@@ -502,7 +502,6 @@ static void nvme_bdev_io_submit(struct nvme_bdev_channel *ch, struct nvme_bdev_i
 struct nvme_bdev_reset_ctx {
 	struct nvme_bdev_io *nbio;
 	struct plx_thread *thread;
-	uint32_t pending;
 	int rc;
 };
 
@@ -515,16 +514,13 @@ static void nvme_bdev_reset_complete(void *arg)
 	free(ctx);
 }
 
-static void nvme_bdev_reset_one_done(void *arg, int rc)
+/* Every controller's reset finished (app thread): back to the I/O's thread. */
+static void nvme_bdev_reset_all_done(void *arg, int rc)
 {
 	struct nvme_bdev_reset_ctx *ctx = arg;
 
-	if (rc != 0 && ctx->rc == 0) {
-		ctx->rc = rc;
-	}
-	if (--ctx->pending == 0) {
-		plx_thread_send_msg(ctx->thread, nvme_bdev_reset_complete, ctx);
-	}
+	ctx->rc = rc;
+	plx_thread_send_msg(ctx->thread, nvme_bdev_reset_complete, ctx);
 }
 
 static void nvme_bdev_reset_on_app_thread(void *arg)
@@ -532,15 +528,19 @@ static void nvme_bdev_reset_on_app_thread(void *arg)
 	struct nvme_bdev_reset_ctx *ctx = arg;
 	struct plx_bdev_io *io = plx_bdev_io_from_ctx(ctx->nbio);
 	struct nvme_bdev *nbdev = io->bdev->ctxt;
+	struct nvme_fanout *f = nvme_fanout_new(nvme_bdev_reset_all_done, ctx);
 	struct nvme_ns *ns;
 
-	ctx->pending = 1;
+	if (f == NULL) {
+		nvme_bdev_reset_all_done(ctx, -ENOMEM);
+		return;
+	}
 	TAILQ_FOREACH(ns, &nbdev->nvme_ns_list, link)
 	{
-		ctx->pending++;
-		nvme_ctrlr_reset(ns->ctrlr, nvme_bdev_reset_one_done, ctx);
+		nvme_fanout_add(f);
+		nvme_ctrlr_reset(ns->ctrlr, nvme_fanout_done, f);
 	}
-	nvme_bdev_reset_one_done(ctx, 0);
+	nvme_fanout_done(f, 0);
 }
 
 static void nvme_bdev_reset(struct nvme_bdev_channel *ch, struct nvme_bdev_io *nbio)
