@@ -91,6 +91,12 @@ void plx_jsonrpc_send_result(struct plx_jsonrpc_request *req, json_t *result);
 /* Answer true or false. */
 void plx_jsonrpc_send_bool(struct plx_jsonrpc_request *req, bool value);
 
+/*
+ * A completion callback (cb_arg: the request) for asynchronous methods that answer true:
+ * true when rc is 0, else the error rc with its errno text.
+ */
+void plx_jsonrpc_done_bool(void *cb_arg, int rc);
+
 /* Answer with an error object {code, message}. */
 void plx_jsonrpc_send_error(struct plx_jsonrpc_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

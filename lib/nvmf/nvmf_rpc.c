@@ -59,17 +59,6 @@ void nvmf_rpc_send_rc(struct plx_jsonrpc_request *req, int rc, const char *err)
 	}
 }
 
-void nvmf_rpc_done_bool(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc == 0) {
-		plx_jsonrpc_send_bool(req, true);
-	} else {
-		plx_jsonrpc_send_error(req, rc, "%s", strerror(-rc));
-	}
-}
-
 /* ---- nvmf_set_config / nvmf_set_max_subsystems / nvmf_set_crdt (start-up only) ---- */
 
 struct set_config_params {
@@ -413,7 +402,7 @@ static void rpc_nvmf_create_transport(struct plx_jsonrpc_request *req, const jso
 		goto out;
 	}
 	p.o.max_qpairs_per_ctrlr = p.max_io_qpairs_per_ctrlr + 1;
-	rc = nvmf_tgt_add_transport(nvmf_get_tgt(), ops, &p.o, nvmf_rpc_done_bool, req, err);
+	rc = nvmf_tgt_add_transport(nvmf_get_tgt(), ops, &p.o, plx_jsonrpc_done_bool, req, err);
 	if (rc != 0) {
 		plx_jsonrpc_send_error(req, rc == -EINVAL ? PLX_JSONRPC_ERROR_INVALID_PARAMS : rc,
 				       "%s", err[0] != '\0' ? err : strerror(-rc));
@@ -535,7 +524,7 @@ static void rpc_nvmf_create_subsystem(struct plx_jsonrpc_request *req, const jso
 	o.ana_reporting = p.ana_reporting;
 	o.min_cntlid = p.min_cntlid;
 	o.max_cntlid = p.max_cntlid;
-	rc = nvmf_subsystem_create(nvmf_get_tgt(), &o, nvmf_rpc_done_bool, req, err);
+	rc = nvmf_subsystem_create(nvmf_get_tgt(), &o, plx_jsonrpc_done_bool, req, err);
 	if (rc != 0) {
 		nvmf_rpc_send_rc(req, rc, err);
 	}
@@ -584,7 +573,7 @@ static void rpc_nvmf_delete_subsystem(struct plx_jsonrpc_request *req, const jso
 		if (s->subtype == NVMF_SUBTYPE_DISCOVERY) {
 			plx_jsonrpc_send_error(req, PLX_JSONRPC_ERROR_INVALID_PARAMS,
 					       "nqn: the discovery subsystem cannot be deleted");
-		} else if ((rc = nvmf_subsystem_delete(s, nvmf_rpc_done_bool, req)) != 0) {
+		} else if ((rc = nvmf_subsystem_delete(s, plx_jsonrpc_done_bool, req)) != 0) {
 			plx_jsonrpc_send_error(req, rc, "deleting %s failed: %s", p.nqn,
 					       strerror(-rc));
 		}

@@ -17,8 +17,6 @@ struct nvmf_subsystem *nvmf_rpc_decode_subsystem(struct plx_jsonrpc_request *req
 						 const json_t *params);
 /* Answer true on rc == 0, else an error carrying err (invalid params for -EINVAL). */
 void nvmf_rpc_send_rc(struct plx_jsonrpc_request *req, int rc, const char *err);
-/* An nvmf_done_cb answering true or the error. */
-void nvmf_rpc_done_bool(void *cb_arg, int rc);
 json_t *nvmf_rpc_trid_json(const struct plx_nvme_trid *trid);
 /* {address, secure_channel, subnqn}: nvmf_discovery_get_referrals and save_config alike. */
 json_t *nvmf_rpc_referral_json(const struct nvmf_referral *r);

@@ -392,7 +392,7 @@ static void nsid_method(struct plx_jsonrpc_request *req, const json_t *params, b
 	if (nvmf_rpc_check_tgt_name(req, p.tgt_name) &&
 	    (s = nvmf_rpc_find_subsystem(req, p.nqn)) != NULL) {
 		if (remove) {
-			rc = nvmf_subsystem_remove_ns(s, p.nsid, nvmf_rpc_done_bool, req, err);
+			rc = nvmf_subsystem_remove_ns(s, p.nsid, plx_jsonrpc_done_bool, req, err);
 			if (rc != 0) {
 				nvmf_rpc_send_rc(req, rc, err);
 			}

@@ -88,6 +88,17 @@ void plx_jsonrpc_send_bool(struct plx_jsonrpc_request *req, bool value)
 	plx_jsonrpc_send_result(req, json_boolean(value));
 }
 
+void plx_jsonrpc_done_bool(void *cb_arg, int rc)
+{
+	struct plx_jsonrpc_request *req = cb_arg;
+
+	if (rc == 0) {
+		plx_jsonrpc_send_bool(req, true);
+	} else {
+		plx_jsonrpc_send_error(req, rc, "%s", strerror(-rc));
+	}
+}
+
 static void send_error_v(struct plx_jsonrpc_request *req, int code, const char *fmt, va_list ap)
 {
 	json_t *response = NULL, *error;

@@ -328,17 +328,6 @@ static void send_core_error(struct plx_jsonrpc_request *req, int rc, const char 
 	plx_jsonrpc_send_error(req, rc, "%s", err != NULL && err[0] != '\0' ? err : strerror(-rc));
 }
 
-static void send_bool_done(void *cb_arg, int rc)
-{
-	struct plx_jsonrpc_request *req = cb_arg;
-
-	if (rc == 0) {
-		plx_jsonrpc_send_bool(req, true);
-	} else {
-		plx_jsonrpc_send_error(req, rc, "%s", strerror(-rc));
-	}
-}
-
 /* multipath_opts {policy, selector, min_io}: into the three outputs (absent keys kept). */
 struct mp_opts_params {
 	char *policy;
@@ -925,7 +914,7 @@ static void detach_done(void *cb_arg, int rc)
 	if (rc == -ENODEV) {
 		send_no_controller(ctx->req, ctx->name, ctx->filtered);
 	} else {
-		send_bool_done(ctx->req, rc);
+		plx_jsonrpc_done_bool(ctx->req, rc);
 	}
 	free(ctx);
 }
@@ -1052,7 +1041,7 @@ static void mp_policy_done(void *cb_arg, int rc)
 {
 	struct name_ctx *ctx = cb_arg;
 
-	send_bool_done(ctx->req, rc);
+	plx_jsonrpc_done_bool(ctx->req, rc);
 	free(ctx);
 }
 
