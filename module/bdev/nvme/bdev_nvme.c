@@ -137,6 +137,19 @@ void nvme_fanout_done(void *arg, int rc)
 	}
 }
 
+void nvme_on_app_thread(plx_msg_fn fn, void *arg)
+{
+	struct plx_thread *app = plx_thread_get_app_thread();
+
+	if (plx_get_thread() == app) {
+		fn(arg);
+		return;
+	}
+	while (plx_thread_send_msg(app, fn, arg) == -ENOMEM) {
+		usleep(100);
+	}
+}
+
 /* ---- lookups ---- */
 
 struct nvme_bdev_ctrlr *nvme_bdev_ctrlr_get_by_name(const char *name)
@@ -408,7 +421,7 @@ static void nvme_ctrlr_ana_refreshed_msg(void *arg)
 }
 
 /* Usually on the app thread (an admin poll), but a reset's abort runs it on the connect
- * job's thread: hop to the app thread either way. */
+ * job's thread. */
 static void nvme_ctrlr_ana_refreshed(void *arg, int rc)
 {
 	struct nvme_ana_refresh_result *res = calloc(1, sizeof(*res));
@@ -421,10 +434,7 @@ static void nvme_ctrlr_ana_refreshed(void *arg, int rc)
 	}
 	res->ctrlr = ctrlr;
 	res->rc = rc;
-	while (plx_thread_send_msg(plx_thread_get_app_thread(), nvme_ctrlr_ana_refreshed_msg,
-				   res) == -ENOMEM) {
-		usleep(100);
-	}
+	nvme_on_app_thread(nvme_ctrlr_ana_refreshed_msg, res);
 }
 
 static void nvme_ctrlr_ana_refresh_msg(void *arg)

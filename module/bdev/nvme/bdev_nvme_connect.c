@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bdev_nvme_internal.h"
 #include "pollux/log.h"
@@ -116,11 +115,7 @@ static void *nvme_connect_worker(void *arg)
 	struct nvme_connect_job *job = arg;
 
 	nvme_connect_run(job);
-	/* A full message ring is back-pressure on the app thread: wait for room. */
-	while (plx_thread_send_msg(plx_thread_get_app_thread(), nvme_connect_finish, job) ==
-	       -ENOMEM) {
-		usleep(100);
-	}
+	nvme_on_app_thread(nvme_connect_finish, job);
 	return NULL;
 }
 

@@ -150,6 +150,13 @@ void nvme_fanout_add(struct nvme_fanout *f);
 /* A step finished (a bdev_nvme_done_cb: pass f as the step's cb_arg). */
 void nvme_fanout_done(void *f, int rc);
 
+/*
+ * Run fn(arg) on the app thread: at once when called there, else as a message (waiting for
+ * room when its ring is full: only helper threads and I/O threads wait, never the app thread
+ * on itself).
+ */
+void nvme_on_app_thread(plx_msg_fn fn, void *arg);
+
 /* ---- bdev_nvme.c: controllers ---- */
 
 struct nvme_bdev_ctrlr *nvme_bdev_ctrlr_get_by_name(const char *name);
